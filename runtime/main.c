@@ -1,0 +1,80 @@
+/* main.c: the verge command line: a table of commands, each with its usage and summary,
+ * from which `verge help` is printed. */
+#include "cli.h"
+#include "core/config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int cmd_help(int argc, char **argv);
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("verge %s\n", VERGE_VERSION);
+    return 0;
+}
+
+static int cmd_config(int argc, char **argv)
+{
+    if (argc == 1 && strcmp(argv[0], "doc") == 0) {
+        vg_config_write_doc(stdout);
+        return 0;
+    }
+    if (argc == 1 && strcmp(argv[0], "defaults") == 0) {
+        vg_config_write_defaults(stdout);
+        return 0;
+    }
+    fprintf(stderr, "verge config: expected \"doc\" or \"defaults\"\n");
+    return CLI_EXIT_USAGE;
+}
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+    const char *summary;
+} commands[] = {
+    {"serve", cmd_serve,
+     "[--config FILE] [--data-dir DIR] [--listen ADDR:PORT] [--set KEY=VALUE]...",
+     "run the gateway runtime and its HTTPS OpenAPI (default 0.0.0.0:9999, data in ./var)"},
+    {"passwd", cmd_passwd, "USER [--allow PATH,PATH...|*] [--config FILE] [--data-dir DIR]",
+     "set USER's password (creating USER); the password comes from $VERGE_PASSWORD, a prompt "
+     "or stdin; --allow sets the API paths USER may call (a new user may call none)"},
+    {"config", cmd_config, "doc|defaults",
+     "print the configuration reference (Markdown) or the default configuration (JSON)"},
+    {"version", cmd_version, "", "print the version"},
+    {"help", cmd_help, "", "print this help"},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static int cmd_help(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("verge %s: edge-computing runtime for IoT gateways\n\nusage:\n", VERGE_VERSION);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        printf("  verge %s %s\n      %s\n", commands[i].name, commands[i].usage,
+               commands[i].summary);
+    printf("\nenvironment: VERGE_ADMIN_PASSWORD (first start: admin's password), "
+           "VERGE_PASSWORD (passwd)\n");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cmd_help(0, NULL);
+        return CLI_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 2, argv + 2);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) return cmd_help(0, NULL);
+    if (strcmp(argv[1], "--version") == 0) return cmd_version(0, NULL);
+    fprintf(stderr, "verge: unknown command \"%s\"; commands: serve, passwd, config, version, "
+                    "help\n",
+            argv[1]);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,160 @@
+/* response.c: writing responses: the status table, whole responses with Content-Length and
+ * chunked streams, and the finishing of a request (in flight or detached). */
+#include "http/conn.h"
+#include "core/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const struct {
+    int status;
+    const char *text;
+} vg__statuses[] = {
+    {100, "Continue"},
+    {200, "OK"},
+    {204, "No Content"},
+    {302, "Found"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {408, "Request Timeout"},
+    {413, "Payload Too Large"},
+    {415, "Unsupported Media Type"},
+    {421, "Too Many Connections"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
+    {505, "HTTP Version Not Supported"},
+};
+
+const char *http_status_text(int status)
+{
+    for (size_t i = 0; i < sizeof vg__statuses / sizeof vg__statuses[0]; i++)
+        if (vg__statuses[i].status == status) return vg__statuses[i].text;
+    return "Unknown";
+}
+
+const char *http_request_header(const http_request_t *req, const char *name)
+{
+    for (int i = 0; i < req->nheaders; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0) return req->headers[i].value;
+    return NULL;
+}
+
+static void vg__request_free(http_request_t *req)
+{
+    free(req->headers);
+    vg_buf_close(&req->storage_);
+    vg_buf_close(&req->body_buf_);
+    free(req);
+}
+
+/* Whether the connection should close after this response. */
+static int vg__closing(const http_request_t *req)
+{
+    return req->close_ || !req->keep_alive || server__shutting_down(req->conn_->srv);
+}
+
+/* Appends the status line and the common headers. */
+static int vg__head(vg_buf_t *b, http_request_t *req, int status, const char *content_type,
+                    const char *extra)
+{
+    return vg_buf_printf(b,
+                         "HTTP/1.1 %d %s\r\nServer: verge\r\nDate: %s\r\nContent-Type: %s\r\n"
+                         "Connection: %s\r\n%s",
+                         status, http_status_text(status), server__date(req->conn_->srv),
+                         content_type, vg__closing(req) ? "close" : "keep-alive",
+                         extra ? extra : "");
+}
+
+int http_respond(http_request_t *req, int status, const char *content_type,
+                 const char *extra_headers, const char *body, size_t len)
+{
+    http_conn_t *c = req->conn_;
+    if (!c) {
+        vg__request_free(req);
+        return VG_ECLOSED;
+    }
+    int close_conn = vg__closing(req);
+    vg_buf_t b;
+    vg_buf_init(&b);
+    int rc = vg__head(&b, req, status, content_type, extra_headers);
+    rc |= vg_buf_printf(&b, "Content-Length: %zu\r\n\r\n", len);
+    if (strcmp(req->method, "HEAD") != 0) rc |= vg_buf_append(&b, body, len);
+    vg__request_free(req);
+    if (rc) {
+        vg_buf_close(&b);
+        conn__close(c);
+        return VG_ENOMEM;
+    }
+    rc = conn__send(c, &b);
+    vg_buf_close(&b);
+    if (rc) return rc;
+    conn__request_done(c, close_conn);
+    return 0;
+}
+
+int http_stream_begin(http_request_t *req, int status, const char *content_type,
+                      const char *extra_headers)
+{
+    http_conn_t *c = req->conn_;
+    if (!c) return VG_ECLOSED;
+    vg_buf_t b;
+    vg_buf_init(&b);
+    int rc = vg__head(&b, req, status, content_type, extra_headers);
+    rc |= vg_buf_puts(&b, "Transfer-Encoding: chunked\r\n\r\n");
+    if (rc) {
+        vg_buf_close(&b);
+        return VG_ENOMEM;
+    }
+    req->streaming_ = 1;
+    rc = conn__send(c, &b);
+    vg_buf_close(&b);
+    return rc;
+}
+
+int http_stream_write(http_request_t *req, const char *data, size_t len)
+{
+    http_conn_t *c = req->conn_;
+    if (!c) return VG_ECLOSED;
+    if (len == 0) return 0; /* an empty chunk would end the stream */
+    vg_buf_t b;
+    vg_buf_init(&b);
+    int rc = vg_buf_printf(&b, "%zx\r\n", len);
+    rc |= vg_buf_append(&b, data, len);
+    rc |= vg_buf_puts(&b, "\r\n");
+    if (rc) {
+        vg_buf_close(&b);
+        return VG_ENOMEM;
+    }
+    rc = conn__send(c, &b);
+    vg_buf_close(&b);
+    return rc;
+}
+
+size_t http_stream_queued(const http_request_t *req)
+{
+    return req->conn_ ? req->conn_->write_queued + req->conn_->out.len : 0;
+}
+
+int http_stream_end(http_request_t *req, int close_conn)
+{
+    http_conn_t *c = req->conn_;
+    close_conn = close_conn || (c && vg__closing(req));
+    vg__request_free(req);
+    if (!c) return VG_ECLOSED;
+    vg_buf_t b;
+    vg_buf_init(&b);
+    int rc = vg_buf_puts(&b, "0\r\n\r\n");
+    if (rc == 0) rc = conn__send(c, &b);
+    vg_buf_close(&b);
+    if (rc) return rc;
+    conn__request_done(c, close_conn);
+    return 0;
+}

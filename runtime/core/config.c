@@ -47,8 +47,10 @@ const vg_config_option_t vg_config_options[] = {
      NULL, "ms", "A keep-alive connection with no request in flight is closed after this."},
     {"limits.tls_handshake_timeout_ms", VG_CFG_INT, "10000", VG__NUM(tls_handshake_timeout_ms),
      100, VG__DAY_MS, NULL, "ms", "Time allowed for the TLS handshake."},
-    {"limits.max_pipelined", VG_CFG_INT, "16", VG__NUM(max_pipelined), 1, 1024, NULL, NULL,
-     "Most requests parsed ahead of their responses on one connection; reading pauses beyond."},
+    {"limits.max_pipeline_bytes", VG_CFG_INT, "65536", VG__NUM(max_pipeline_bytes), 1024,
+     16777216, NULL, "bytes",
+     "Most bytes of pipelined requests buffered behind the one being answered; reading from "
+     "that connection pauses beyond (requests are answered one at a time, in order)."},
 
     {"auth.session_idle_s", VG_CFG_INT, "3600", VG__NUM(session_idle_s), 10, 31536000, NULL, "s",
      "A session unused for this long expires (the cookie's Max-Age)."},

@@ -30,7 +30,7 @@ typedef struct vg_config {
     int64_t body_timeout_ms;
     int64_t idle_timeout_ms;
     int64_t tls_handshake_timeout_ms;
-    int64_t max_pipelined;
+    int64_t max_pipeline_bytes;
     /* auth */
     int64_t session_idle_s;
     int64_t session_max;
