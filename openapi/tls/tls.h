@@ -23,6 +23,8 @@ void tls_ctx_destroy(tls_ctx_t *t);
 /* The certificate's SHA-256 fingerprint as "AB:CD:...", owned by `t`. */
 const char *tls_ctx_fingerprint(const tls_ctx_t *t);
 
+/* The callbacks run inside tls_conn_feed/write/shutdown. They may call tls_conn_write or
+ * tls_conn_shutdown on the same connection but must not destroy it. */
 typedef struct tls_io {
     /* Ciphertext to send to the peer; the callee copies what it needs before returning. */
     void (*send)(void *data, const char *buf, size_t len);
@@ -46,7 +48,8 @@ int tls_conn_feed(tls_conn_t *c, const char *data, size_t len);
  * is done. Returns 0, VG_EINVAL (handshake not done) or VG_ETLS. */
 int tls_conn_write(tls_conn_t *c, const char *data, size_t len);
 
-/* Sends close_notify through io->send. Returns 0 or VG_ETLS. */
+/* Sends close_notify through io->send (nothing before the handshake is done; later feeds then
+ * return VG_ECLOSED). A second call does nothing. Returns 0 or VG_ETLS. */
 int tls_conn_shutdown(tls_conn_t *c);
 
 /* 1 once the handshake has completed. */
