@@ -14,12 +14,15 @@ typedef struct store store_t;
 #define STORE_NAME_MAX 64  /* user names: 1..63 bytes of [A-Za-z0-9._-] */
 #define STORE_PERMS_MAX 2048
 
-/* Opens (creating when missing) the database at `path`, sets WAL and synchronous=NORMAL,
- * and runs every pending migration in one transaction each. Returns 0 and *out, or a negative
- * VG_E* code after logging what failed (nothing is left open then). */
+/* Opens (creating when missing) the database at `path`, sets WAL, synchronous=NORMAL,
+ * foreign_keys=ON and a 5 s busy timeout (`verge passwd` may write while the server runs), and
+ * runs every pending migration in one transaction each. A database whose schema version is
+ * newer than this code knows is refused. Returns 0 and *out, or VG_ENOMEM or VG_EDB after
+ * logging what failed (nothing is left open then; *out is untouched). */
 int store_open(vg_ctx_t *ctx, const char *path, store_t **out);
 
-/* Checkpoints the WAL, finalizes every statement and closes the file. NULL is a no-op. */
+/* Checkpoints the WAL (TRUNCATE), finalizes the store's statements and closes the file. Other
+ * subsystems must have finalized theirs on store_db() before. NULL is a no-op. */
 void store_close(store_t *st);
 
 /* The schema version after migrations (the number of the last migration applied). */
@@ -38,9 +41,12 @@ typedef struct store_user {
     int64_t created_ms, updated_ms;
 } store_user_t;
 
-/* Reads user `name` into *out. Returns 0, VG_ENOENT or VG_EDB. */
+/* Reads user `name` into *out. Returns 0, VG_ENOENT (also for names of STORE_NAME_MAX bytes or
+ * more) or VG_EDB. A row without a 16-byte salt and a 32-byte hash reads with iterations 0: no
+ * password matches it. */
 int store_user_get(store_t *st, const char *name, store_user_t *out);
-/* Inserts or replaces the user (created_ms is kept when the user exists). Returns 0 or VG_EDB. */
+/* Inserts the user, or updates every field of an existing one except created_ms (an upsert:
+ * the user's sessions are kept). Returns 0 or VG_EDB. */
 int store_user_put(store_t *st, const store_user_t *u);
 /* Deletes the user and every session of theirs. Returns 0, VG_ENOENT or VG_EDB. */
 int store_user_delete(store_t *st, const char *name);
@@ -54,12 +60,14 @@ typedef struct store_session {
     int64_t last_used_ms;
 } store_session_t;
 
-/* Calls `fn` for every stored session (used to warm the in-memory session table at start).
- * Returns 0 or VG_EDB. */
+/* Calls `fn` for every stored session, least recently used first (used to warm the in-memory
+ * session table at start); malformed rows are logged and skipped. `fn` may call the other
+ * store functions but not store_session_each. Returns 0 or VG_EDB. */
 int store_session_each(store_t *st, void (*fn)(void *data, const store_session_t *s), void *data);
-/* Inserts a session. Returns 0 or VG_EDB. */
+/* Inserts a session. Returns 0 or VG_EDB (also for an unknown user or a duplicate hash). */
 int store_session_insert(store_t *st, const store_session_t *s);
-/* Records a later last-use time. Returns 0 (also when the session is gone) or VG_EDB. */
+/* Records a later last-use time (an earlier one is ignored). Returns 0 (also when the session is
+ * gone) or VG_EDB. */
 int store_session_touch(store_t *st, const uint8_t token_hash[32], int64_t last_used_ms);
 /* Deletes one session. Returns 0 (also when it was not there) or VG_EDB. */
 int store_session_delete(store_t *st, const uint8_t token_hash[32]);
