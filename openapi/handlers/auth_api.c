@@ -9,7 +9,8 @@
 static void on_login(void *data, const auth_result_t *res)
 {
     api_call_t *call = data;
-    json_t *who = json_pack("{s:s}", "UserName", res->user);
+    /* The seed's replies echo the UserName that was sent, on success and failure alike. */
+    json_t *who = json_pack("{s:O}", "UserName", json_object_get(call->params, "UserName"));
     if (res->status == 0) {
         char cookie[256];
         snprintf(cookie, sizeof cookie,
