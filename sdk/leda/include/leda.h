@@ -117,7 +117,8 @@ device_handle_t leda_register_and_online_by_local_name(const char *product_key,
  * Returns LE_SUCCESS or an error code. */
 int leda_init(int worker_thread_nums);
 
-/* Unregisters the driver, stops the worker threads and releases everything leda_init() made. */
+/* Unregisters the driver, stops the worker threads and releases everything leda_init() made.
+ * Not to be called from a callback. */
 void leda_exit(void);
 
 /* Size, NUL included, of the buffer leda_get_driver_info() needs; 0 on failure. */
@@ -142,8 +143,9 @@ int leda_get_config_size(void);
  * Returns like leda_get_driver_info(). */
 int leda_get_config(char *config, int size);
 
-/* Sets the function called when the driver's configuration changes (NULL: none).
- * Returns LE_SUCCESS or an error code. */
+/* Sets the function called (on an SDK worker thread) when the driver's configuration changes.
+ * Returns LE_SUCCESS, LE_ERROR_INVAILD_PARAM (NULL config_cb, or leda_init() not done), or
+ * another error code. */
 int leda_register_config_changed_callback(config_changed_callback config_cb);
 
 /* Size, NUL included, of the TSL (thing model JSON) of `product_key`; 0 on failure. */
@@ -169,7 +171,8 @@ device_handle_t leda_get_device_handle(const char *product_key, const char *devi
  * an identical redeclaration is valid C. */
 
 /* Takes the device offline and forgets its registration; the handle becomes invalid.
- * Returns LE_SUCCESS, LEDA_ERROR_DEVICE_UNREGISTER or another error code. */
+ * Returns LE_SUCCESS, LE_ERROR_INVAILD_PARAM (unknown handle, as the original) or another
+ * error code. */
 int leda_unregister(device_handle_t dev_handle);
 
 /* Tells the runtime's watchdog that thread `thread_name` of module `module_id` is alive and

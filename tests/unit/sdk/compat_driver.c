@@ -1,7 +1,7 @@
 /* compat_driver.c: a driver written the way the original SDK's demo_led is (SDK-FACTS §2), in
  * the style drivers use, to prove such code compiles against verge's leda.h, le_error.h and
- * log.h unchanged (gcc default dialect, -Wall). Compiled in every build; linked and run once
- * the SDK transport exists. */
+ * log.h unchanged (gcc default dialect, -Wall). Built and linked in every build (static and
+ * shared libleda_sdk_c); the integration tests run it under the real runtime. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
