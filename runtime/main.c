@@ -56,8 +56,8 @@ static int cmd_help(int argc, char **argv)
     (void)argv;
     printf("verge %s: edge-computing runtime for IoT gateways\n\nusage:\n", VERGE_VERSION);
     for (size_t i = 0; i < NCOMMANDS; i++)
-        printf("  verge %s %s\n      %s\n", commands[i].name, commands[i].usage,
-               commands[i].summary);
+        printf("  verge %s%s%s\n      %s\n", commands[i].name, *commands[i].usage ? " " : "",
+               commands[i].usage, commands[i].summary);
     printf("\nenvironment: VERGE_ADMIN_PASSWORD (first start: admin's password), "
            "VERGE_PASSWORD (passwd)\n");
     return 0;

@@ -10,8 +10,20 @@
 #include <string.h>
 #include <strings.h>
 
+/* Per-route metric series, found once and kept: a request then costs no lookups. */
+#define API__CODES 8
+typedef struct api__route_metrics {
+    vg_series_t *latency;
+    struct {
+        int code;
+        vg_series_t *count;
+    } codes[API__CODES];
+} api__route_metrics_t;
+
 struct api {
     api_deps_t deps;
+    api__route_metrics_t *metrics; /* one per row of api_routes, plus one for "unmatched" */
+    size_t nroutes;
 };
 
 int api_create(const api_deps_t *deps, api_t **out)
@@ -24,7 +36,10 @@ int api_create(const api_deps_t *deps, api_t **out)
                                 "Requests answered, by route and status code.");
     rc |= vg_metrics_declare(m, "verge_http_request_duration_seconds", VG_METRIC_HISTOGRAM,
                              "Time from a request's first byte to its reply, by route.");
-    if (rc) {
+    while (api_routes[api->nroutes].path) api->nroutes++;
+    api->metrics = calloc(api->nroutes + 1, sizeof *api->metrics);
+    if (rc || !api->metrics) {
+        free(api->metrics);
         free(api);
         return VG_ENOMEM;
     }
@@ -34,6 +49,8 @@ int api_create(const api_deps_t *deps, api_t **out)
 
 void api_destroy(api_t *api)
 {
+    if (!api) return;
+    free(api->metrics);
     free(api);
 }
 
@@ -48,16 +65,39 @@ static void vg__call_free(api_call_t *call)
     free(call);
 }
 
-static void vg__count(api_call_t *call, int status)
+/* The counter of (route, status), found in the route's small cache or looked up once. */
+static vg_series_t *vg__count_series(api_t *api, api__route_metrics_t *rm, const char *path,
+                                     int status)
 {
-    vg_metrics_t *m = call->api->deps.ctx->metrics;
-    const char *path = call->route ? call->route->path : "unmatched";
+    int i = 0;
+    for (; i < API__CODES && rm->codes[i].count; i++)
+        if (rm->codes[i].code == status) return rm->codes[i].count;
     char labels[160];
     snprintf(labels, sizeof labels, "path=\"%s\",code=\"%d\"", path, status);
-    vg_metrics_inc(m, "verge_http_requests_total", labels, 1);
-    snprintf(labels, sizeof labels, "path=\"%s\"", path);
-    vg_metrics_observe(m, "verge_http_request_duration_seconds", labels,
-                       (double)(vg_mono_ns() - call->req->start_ns) / 1e9);
+    vg_series_t *s = vg_metrics_series(api->deps.ctx->metrics, "verge_http_requests_total", labels);
+    if (s && i < API__CODES) {
+        rm->codes[i].code = status;
+        rm->codes[i].count = s;
+    }
+    return s;
+}
+
+static void vg__count(api_call_t *call, int status)
+{
+    api_t *api = call->api;
+    size_t idx = call->route ? (size_t)(call->route - api_routes) : api->nroutes;
+    api__route_metrics_t *rm = &api->metrics[idx];
+    const char *path = call->route ? call->route->path : "unmatched";
+    vg_series_t *count = vg__count_series(api, rm, path, status);
+    if (count) count->value += 1;
+    if (!rm->latency) {
+        char labels[160];
+        snprintf(labels, sizeof labels, "path=\"%s\"", path);
+        rm->latency = vg_metrics_series(api->deps.ctx->metrics,
+                                        "verge_http_request_duration_seconds", labels);
+    }
+    if (rm->latency)
+        vg_series_observe(rm->latency, (double)(vg_mono_ns() - call->req->start_ns) / 1e9);
 }
 
 void api_reply_raw(api_call_t *call, int status, const char *content_type, const char *body,

@@ -62,15 +62,26 @@ static int vg__closing(const http_request_t *req)
 }
 
 /* Appends the status line and the common headers. */
+/* Appends the status line and the common headers (with puts, not printf: this runs for
+ * every response). */
 static int vg__head(vg_buf_t *b, http_request_t *req, int status, const char *content_type,
                     const char *extra)
 {
-    return vg_buf_printf(b,
-                         "HTTP/1.1 %d %s\r\nServer: verge\r\nDate: %s\r\nContent-Type: %s\r\n"
-                         "Connection: %s\r\n%s",
-                         status, http_status_text(status), server__date(req->conn_->srv),
-                         content_type, vg__closing(req) ? "close" : "keep-alive",
-                         extra ? extra : "");
+    char code[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
+                    (char)('0' + status % 10), '\0'};
+    int rc = vg_buf_reserve(b, 256);
+    rc |= vg_buf_puts(b, "HTTP/1.1 ");
+    rc |= vg_buf_puts(b, code);
+    rc |= vg_buf_puts(b, " ");
+    rc |= vg_buf_puts(b, http_status_text(status));
+    rc |= vg_buf_puts(b, "\r\nServer: verge\r\nDate: ");
+    rc |= vg_buf_puts(b, server__date(req->conn_->srv));
+    rc |= vg_buf_puts(b, "\r\nContent-Type: ");
+    rc |= vg_buf_puts(b, content_type);
+    rc |= vg_buf_puts(b, vg__closing(req) ? "\r\nConnection: close\r\n"
+                                          : "\r\nConnection: keep-alive\r\n");
+    if (extra) rc |= vg_buf_puts(b, extra);
+    return rc;
 }
 
 int http_respond(http_request_t *req, int status, const char *content_type,
@@ -85,7 +96,17 @@ int http_respond(http_request_t *req, int status, const char *content_type,
     vg_buf_t b;
     vg_buf_init(&b);
     int rc = vg__head(&b, req, status, content_type, extra_headers);
-    rc |= vg_buf_printf(&b, "Content-Length: %zu\r\n\r\n", len);
+    char num[24];
+    size_t n = sizeof num;
+    num[--n] = '\0';
+    size_t v = len;
+    do {
+        num[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    rc |= vg_buf_puts(&b, "Content-Length: ");
+    rc |= vg_buf_puts(&b, num + n);
+    rc |= vg_buf_puts(&b, "\r\n\r\n");
     if (strcmp(req->method, "HEAD") != 0) rc |= vg_buf_append(&b, body, len);
     vg__request_free(req);
     if (rc) {

@@ -111,6 +111,11 @@ static void auth__set(auth_result_t *res, int status, const char *message)
 void auth__sync(auth_t *a)
 {
     if (!a->data_version) return;
+    /* At most once per AUTH__SYNC_MS of loop time: the check takes a SQLite read lock
+     * (fcntl), too dear for every request; another process's change shows within that. */
+    uint64_t now = uv_now(a->ctx->loop);
+    if (a->synced_at && now - a->synced_at < AUTH__SYNC_MS) return;
+    a->synced_at = now;
     int64_t v = -1;
     if (sqlite3_step(a->data_version) == SQLITE_ROW) v = sqlite3_column_int64(a->data_version, 0);
     sqlite3_reset(a->data_version);

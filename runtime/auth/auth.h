@@ -22,7 +22,8 @@ typedef struct auth auth_t;
  * sessions (expired ones are deleted, the least recently used beyond auth.session_max too) and
  * starts a sweep of idle sessions every 60 s (an unref'd timer: it keeps no loop alive).
  * Changes that another connection commits (`verge passwd` while the server runs) are noticed
- * at the next call through PRAGMA data_version: their revoked sessions end here too and the
+ * within a second (PRAGMA data_version, checked at most once a second of loop time because
+ * it takes a read lock): their revoked sessions end here too and the
  * permission cache refreshes. Returns 0 and *out or a negative VG_E* code (logged). */
 int auth_create(vg_ctx_t *ctx, store_t *st, auth_t **out);
 /* Number of logins and Basic checks whose callback has not run yet (PBKDF2 in flight or a

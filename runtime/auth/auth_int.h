@@ -20,6 +20,9 @@
 
 typedef int64_t (*auth__clock_fn)(void *data);
 
+/* How often (loop ms) changes made by other processes (verge passwd) are looked for. */
+#define AUTH__SYNC_MS 1000
+
 typedef struct auth__session {
     struct auth__session *hnext;       /* hash bucket chain */
     struct auth__session *prev, *next; /* recency list, most recently used first */
@@ -58,6 +61,7 @@ struct auth {
     uint8_t dummy_salt[16]; /* PBKDF2 for unknown users costs the same as for real ones */
     uint8_t basic_key[32];
     sqlite3_stmt *data_version; /* PRAGMA data_version: changes by other connections */
+    uint64_t synced_at;         /* loop time of the last data_version check */
     int64_t seen_version;
     uv_timer_t *purge_timer; /* freed by its close callback */
     int pending;
