@@ -5,11 +5,16 @@
 #include "cli.h"
 #include "core/ctx.h"
 #include "core/error.h"
+#include "bundle/bundle.h"
+#include "bus/bus.h"
+#include "drvhost/drvhost.h"
 #include "handlers/api.h"
+#include "things/things.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Everything the daemon owns: the one runtime context and the modules built on it. */
@@ -18,6 +23,10 @@ typedef struct verge {
     vg_ctx_t ctx;
     store_t *store;
     auth_t *auth;
+    bus_t *bus;
+    things_t *things;
+    drvhost_t *drivers;
+    bundle_t *bundle;
     tls_ctx_t *tls;
     api_t *api;
     http_server_t *http;
@@ -40,12 +49,19 @@ static void on_drain(uv_timer_t *t)
     uv_stop(&v->loop);
 }
 
-static void on_http_stopped(void *data)
+static void on_drivers_stopped(void *data)
 {
     verge_t *v = data;
     uv_timer_init(&v->loop, &v->drain);
     v->drain.data = v;
     uv_timer_start(&v->drain, on_drain, 0, 10);
+}
+
+/* The API has stopped: now the drivers (SIGTERM, then SIGKILL after a bound). */
+static void on_http_stopped(void *data)
+{
+    verge_t *v = data;
+    drvhost_shutdown(v->drivers, on_drivers_stopped, v);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -60,8 +76,47 @@ static void on_signal(uv_signal_t *s, int signum)
     http_server_shutdown(v->http, on_http_stopped, v);
 }
 
+/* Registers the bundle's products, devices and drivers. Returns 0, or 1 after logging. */
+static int verge__apply_bundle(verge_t *v)
+{
+    vg_ctx_t *ctx = &v->ctx;
+    const bundle_t *b = v->bundle;
+    char err[512];
+    for (size_t i = 0; i < b->nproducts; i++) {
+        const bundle_product_t *p = &b->products[i];
+        if (things_add_product(v->things, p->product_key, p->tsl, p->tsl_ext_info, err,
+                               sizeof err)) {
+            vg_error(&ctx->log, "%s: %s", p->tsl_path, err);
+            return 1;
+        }
+    }
+    for (size_t i = 0; i < b->ndrivers; i++) {
+        const bundle_driver_t *d = &b->drivers[i];
+        for (size_t k = 0; k < d->ndevices; k++) {
+            const bundle_device_t *dev = &d->devices[k];
+            if (things_add_device_local(v->things, dev->product_key, dev->device_name,
+                                        dev->local_name, d->name, dev->tags, dev->custom, err,
+                                        sizeof err)) {
+                vg_error(&ctx->log, "bundle.json: drivers[%zu].devices[%zu]: %s", i, k, err);
+                return 1;
+            }
+        }
+        char *config = bundle_driver_config(d);
+        int rc =
+            config ? drvhost_add_driver(v->drivers, d->name, d->exec, d->dir, config) : VG_ENOMEM;
+        free(config);
+        if (rc) {
+            vg_error(&ctx->log, "driver %s: %s", d->name, vg_strerror(rc));
+            return 1;
+        }
+    }
+    vg_info(&ctx->log, "bundle %s %s: %zu product(s), %zu driver(s)", b->name, b->version,
+            b->nproducts, b->ndrivers);
+    return 0;
+}
+
 /* Builds every module. Returns 0, or 1 after logging what failed. */
-static int verge__start(verge_t *v, const cli_opts_t *o)
+static int verge__start(verge_t *v)
 {
     char err[1024], path[VG_CONFIG_STR_MAX + 32];
     vg_ctx_t *ctx = &v->ctx;
@@ -73,6 +128,17 @@ static int verge__start(verge_t *v, const cli_opts_t *o)
     snprintf(path, sizeof path, "%s/verge.db", ctx->cfg.data_dir);
     if (store_open(ctx, path, &v->store)) return 1;
     if (auth_create(ctx, v->store, &v->auth)) return 1;
+    if (bus_create(ctx, &v->bus) || things_create(ctx, v->store, v->bus, &v->things) ||
+        drvhost_create(ctx, v->things, &v->drivers)) {
+        vg_error(&ctx->log, "cannot start the device subsystems");
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/run/drivers.sock", ctx->cfg.data_dir);
+    if (drvhost_listen(v->drivers, path, err, sizeof err)) {
+        vg_error(&ctx->log, "%s", err);
+        return 1;
+    }
+    if (v->bundle && verge__apply_bundle(v)) return 1;
     if (tls_ctx_create(ctx, &v->tls, err, sizeof err)) {
         vg_error(&ctx->log, "%s", err);
         return 1;
@@ -87,7 +153,7 @@ static int verge__start(verge_t *v, const cli_opts_t *o)
         vg_error(&ctx->log, "%s", err);
         return 1;
     }
-    if (o->bundle) vg_warn(&ctx->log, "--bundle %s: bundles are not supported yet", o->bundle);
+    drvhost_start(v->drivers);
     uv_signal_init(&v->loop, &v->sigint);
     uv_signal_init(&v->loop, &v->sigterm);
     v->sigint.data = v->sigterm.data = v;
@@ -109,12 +175,16 @@ static void verge__close_handle(uv_handle_t *h, void *arg)
 static void verge__stop(verge_t *v)
 {
     auth_destroy(v->auth);
+    things_destroy(v->things); /* writes the pending property values */
     uv_walk(&v->loop, verge__close_handle, NULL);
     uv_run(&v->loop, UV_RUN_DEFAULT);
     api_destroy(v->api);
     http_server_destroy(v->http);
+    drvhost_destroy(v->drivers);
+    bus_destroy(v->bus);
     tls_ctx_destroy(v->tls);
     store_close(v->store);
+    bundle_destroy(v->bundle);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -129,12 +199,23 @@ int cmd_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     verge_t v;
     memset(&v, 0, sizeof v);
+    if (o.bundle) {
+        vg_buf_t errors;
+        vg_buf_init(&errors);
+        if (bundle_load(o.bundle, &v.bundle, &errors)) {
+            fprintf(stderr, "verge: cannot load the bundle %s:\n%s", o.bundle,
+                    errors.data ? errors.data : "out of memory\n");
+            vg_buf_close(&errors);
+            return CLI_EXIT_USAGE;
+        }
+        vg_buf_close(&errors);
+    }
     uv_loop_init(&v.loop);
     if (vg_ctx_init(&v.ctx, &v.loop, &o.cfg)) {
         fprintf(stderr, "verge: out of memory\n");
         return 1;
     }
-    rc = verge__start(&v, &o);
+    rc = verge__start(&v);
     if (rc == 0) {
         uv_run(&v.loop, UV_RUN_DEFAULT);
         vg_info(&v.ctx.log, "stopped");

@@ -114,7 +114,7 @@ void auth__sync(auth_t *a)
     /* At most once per AUTH__SYNC_MS of loop time: the check takes a SQLite read lock
      * (fcntl), too dear for every request; another process's change shows within that. */
     uint64_t now = uv_now(a->ctx->loop);
-    if (a->synced_at && now - a->synced_at < AUTH__SYNC_MS) return;
+    if (a->synced_at && now - a->synced_at < a->sync_every_ms) return;
     a->synced_at = now;
     int64_t v = -1;
     if (sqlite3_step(a->data_version) == SQLITE_ROW) v = sqlite3_column_int64(a->data_version, 0);
@@ -385,6 +385,7 @@ int auth_create(vg_ctx_t *ctx, store_t *st, auth_t **out)
     auth_t *a = calloc(1, sizeof *a);
     if (!a) return VG_ENOMEM;
     a->ctx = ctx;
+    a->sync_every_ms = AUTH__SYNC_MS;
     a->st = st;
     a->clock = auth__wall;
     a->seen_version = -1;
@@ -440,6 +441,11 @@ void auth_destroy(auth_t *a)
 }
 
 /* --- test hooks --------------------------------------------------------------------------- */
+
+void auth__set_sync_interval(auth_t *a, uint64_t ms)
+{
+    a->sync_every_ms = ms;
+}
 
 void auth__set_clock(auth_t *a, auth__clock_fn now_ms, void *data)
 {

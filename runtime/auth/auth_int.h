@@ -62,6 +62,7 @@ struct auth {
     uint8_t basic_key[32];
     sqlite3_stmt *data_version; /* PRAGMA data_version: changes by other connections */
     uint64_t synced_at;         /* loop time of the last data_version check */
+    uint64_t sync_every_ms;     /* AUTH__SYNC_MS; tests set 0 to look at every call */
     int64_t seen_version;
     uv_timer_t *purge_timer; /* freed by its close callback */
     int pending;
@@ -117,6 +118,8 @@ void auth__perms_flush(auth_t *a);
 /* Replaces the wall clock (milliseconds since the epoch) used for sessions, lockouts and the
  * Basic cache; NULL restores it. Timers still run on the loop's real time. */
 void auth__set_clock(auth_t *a, auth__clock_fn now_ms, void *data);
+/* Sets how often (loop ms) other connections' changes are looked for; 0: at every call. */
+void auth__set_sync_interval(auth_t *a, uint64_t ms);
 /* How many PBKDF2 computations logins and Basic checks have started. */
 uint64_t auth__pbkdf2_runs(const auth_t *a);
 /* Runs the periodic sweep now: expired sessions leave memory and the store. */

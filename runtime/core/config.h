@@ -39,6 +39,15 @@ typedef struct vg_config {
     int64_t login_lockout_after;
     int64_t login_lockout_s;
     int64_t basic_cache_s;
+    /* drivers */
+    int64_t driver_call_timeout_ms;
+    int64_t driver_max_frame_bytes;
+    int64_t driver_handshake_timeout_ms;
+    int64_t driver_restart_initial_ms;
+    int64_t driver_restart_max_ms;
+    int64_t driver_stop_timeout_ms;
+    /* things */
+    int64_t things_cache_flush_ms;
     /* log */
     char log_level[16];
     char log_format[16];

@@ -1,6 +1,6 @@
-/* store.c: opening and closing verge's SQLite database, its pragmas, the schema migrations and
- * the cache of prepared statements that users.c and sessions.c use. A database written by a
- * newer verge (a higher user_version than the last migration here) is refused, not guessed at. */
+/* store.c: opening and closing verge's SQLite database, its pragmas, the schema migrations (the
+ * store's own and, through store_migrate, each subsystem's) and the cache of prepared statements
+ * that users.c and sessions.c use. A schema written by a newer verge is refused, not guessed at. */
 #define VG_LOG_MODULE "store"
 #include "store/store_int.h"
 #include "core/error.h"
@@ -22,6 +22,9 @@ static const struct {
         "  user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
         "  created_ms INTEGER, last_used_ms INTEGER);"
         "CREATE INDEX sessions_user ON sessions(user);"},
+    /* Other subsystems' schemas, versioned per component by store_migrate(). */
+    {2, "CREATE TABLE schema_versions(component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+        "  WITHOUT ROWID;"},
 };
 #define STORE__NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -220,4 +223,92 @@ int store_schema_version(store_t *st)
 sqlite3 *store_db(store_t *st)
 {
     return st->db;
+}
+
+/* --- per-component migrations ------------------------------------------------------------- */
+
+/* Reads the recorded version of `component` into *out (0 when it has none). Returns 0 or
+ * VG_EDB. */
+static int store__component_version(store_t *st, const char *component, int *out)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, "SELECT version FROM schema_versions WHERE component = ?1",
+                                -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, component, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s);
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        vg_error(&st->ctx->log, "%s: reading the schema version of %s failed: %s", st->path,
+                 component, sqlite3_errmsg(st->db));
+        sqlite3_finalize(s);
+        return VG_EDB;
+    }
+    *out = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+    sqlite3_finalize(s);
+    return 0;
+}
+
+/* Records `version` for `component`. Returns 0 or VG_EDB (logged). */
+static int store__component_set(store_t *st, const char *component, int version)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db,
+                                "INSERT INTO schema_versions(component, version) VALUES(?1, ?2) "
+                                "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
+                                -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, component, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 2, version);
+        rc = sqlite3_step(s);
+    }
+    sqlite3_finalize(s);
+    if (rc == SQLITE_DONE) return 0;
+    vg_error(&st->ctx->log, "%s: recording schema version %d of %s failed: %s", st->path, version,
+             component, sqlite3_errmsg(st->db));
+    return VG_EDB;
+}
+
+/* Applies step `m` of `component` in its own transaction, unless another process got there
+ * first. */
+static int store__component_step(store_t *st, const char *component, const store_migration_t *m)
+{
+    char what[96];
+    int v = 0;
+    snprintf(what, sizeof what, "migration %s/%d", component, m->version);
+    if (store__run(st, "BEGIN IMMEDIATE", what) != 0) return VG_EDB;
+    if (store__component_version(st, component, &v) != 0) goto fail;
+    if (v < m->version &&
+        (store__run(st, m->sql, what) != 0 || store__component_set(st, component, m->version) != 0))
+        goto fail;
+    if (store__run(st, "COMMIT", what) != 0) goto fail;
+    if (v < m->version) vg_info(&st->ctx->log, "%s: applied %s", st->path, what);
+    return 0;
+fail:
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return VG_EDB;
+}
+
+int store_migrate(store_t *st, const char *component, const store_migration_t *m, size_t n)
+{
+    if (!component || !*component || !m || n == 0) return VG_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!m[i].sql || m[i].version != (i ? m[i - 1].version + 1 : 1)) {
+            vg_error(&st->ctx->log, "%s: the migrations of %s must be numbered 1, 2, 3...",
+                     st->path, component);
+            return VG_EINVAL;
+        }
+    int v = 0, latest = m[n - 1].version;
+    if (store__component_version(st, component, &v) != 0) return VG_EDB;
+    if (v > latest) {
+        vg_error(&st->ctx->log,
+                 "%s: the tables of %s have schema version %d but this verge knows versions up "
+                 "to %d; they were written by a newer verge: run that version, or move the file "
+                 "away to start afresh",
+                 st->path, component, v, latest);
+        return VG_EDB;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (m[i].version > v && store__component_step(st, component, &m[i]) != 0) return VG_EDB;
+    return 0;
 }

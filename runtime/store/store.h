@@ -1,6 +1,7 @@
 /* store.h: verge's SQLite database (one file in the data directory, WAL mode).
- * The schema is versioned; migrations run in order at open. Users and sessions live here now;
- * devices, properties and deployments join later as new migrations. Loop-thread only. */
+ * The store's own schema (users, sessions, schema_versions) is versioned by user_version and
+ * migrated at open; every other subsystem owns its tables and migrates them with
+ * store_migrate(), versioned per component. Loop-thread only. */
 #ifndef VG_STORE_STORE_H
 #define VG_STORE_STORE_H
 
@@ -30,6 +31,22 @@ int store_schema_version(store_t *st);
 
 /* The raw handle, for later subsystems' prepared statements. Owned by the store. */
 sqlite3 *store_db(store_t *st);
+
+/* One schema step of a subsystem: `sql` (one or more statements) brings the component's tables
+ * to `version`. Never edit a step that has shipped; add one. */
+typedef struct store_migration {
+    int version; /* 1, 2, 3... in order within a list */
+    const char *sql;
+} store_migration_t;
+
+/* Brings the tables of `component` ("things", "deploy"...) up to date: runs, in order, each of
+ * the `n` steps of `m` whose version is above the component's recorded version, each in its own
+ * transaction together with the new version in schema_versions(component, version), so a
+ * failed step leaves the previous version in place. A component whose recorded version is newer
+ * than the last step here was written by a newer verge and is refused. Returns 0, VG_EINVAL for
+ * a malformed list (empty component name, no steps, versions not numbered 1, 2, 3...), or
+ * VG_EDB after logging what failed. Loop thread, at start-up. */
+int store_migrate(store_t *st, const char *component, const store_migration_t *m, size_t n);
 
 typedef struct store_user {
     char name[STORE_NAME_MAX];

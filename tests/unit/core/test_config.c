@@ -108,6 +108,35 @@ static void test_defaults_roundtrip(void)
     free(text);
 }
 
+static void test_drivers_and_things(void)
+{
+    vg_config_t c;
+    char err[2048];
+    vg_config_defaults(&c);
+    CHECK_EQ_INT(c.driver_call_timeout_ms, 5000);
+    CHECK_EQ_INT(c.driver_max_frame_bytes, 1048576);
+    CHECK_EQ_INT(c.things_cache_flush_ms, 200);
+    CHECK_EQ_INT(vg_config_load_string(&c,
+                                       "{\"drivers\":{\"call_timeout_ms\":250,"
+                                       "\"max_frame_bytes\":2048},"
+                                       "\"things\":{\"cache_flush_ms\":50}}",
+                                       "t.json", err, sizeof err),
+                 0);
+    CHECK_EQ_INT(c.driver_call_timeout_ms, 250);
+    CHECK_EQ_INT(c.driver_max_frame_bytes, 2048);
+    CHECK_EQ_INT(c.things_cache_flush_ms, 50);
+    CHECK_EQ_INT(vg_config_set(&c, "drivers.call_timeout_ms", "99", err, sizeof err), VG_ERANGE);
+    CHECK(strstr(err, "from 100 to 600000") != NULL);
+    CHECK_EQ_INT(vg_config_set(&c, "drivers.max_frame_bytes", "67108865", err, sizeof err),
+                 VG_ERANGE);
+    CHECK_EQ_INT(vg_config_set(&c, "things.cache_flush_ms", "9", err, sizeof err), VG_ERANGE);
+    CHECK_EQ_INT(vg_config_set(&c, "things.cache_flush_ms", "60000", err, sizeof err), 0);
+    /* An unknown section lists the sections of the table, the new ones included. */
+    CHECK_EQ_INT(vg_config_load_string(&c, "{\"thing\":{}}", "t.json", err, sizeof err),
+                 VG_ENOENT);
+    CHECK(strstr(err, "valid sections: server, limits, auth, drivers, things, log") != NULL);
+}
+
 static void test_errors(void)
 {
     CHECK_EQ_STR(vg_strerror(0), "success");
@@ -119,4 +148,4 @@ static void test_errors(void)
 
 VG_TEST_MAIN(VG_TEST(test_defaults) VG_TEST(test_load_ok) VG_TEST(test_unknown_key)
                  VG_TEST(test_type_and_bounds) VG_TEST(test_set) VG_TEST(test_defaults_roundtrip)
-                     VG_TEST(test_errors))
+                     VG_TEST(test_drivers_and_things) VG_TEST(test_errors))

@@ -127,14 +127,16 @@ static void test_migrations_run_once(void)
     store_t *st = NULL;
     fx_init(&f);
     CHECK_EQ_INT(store_open(&f.ctx, f.path, &st), 0);
-    CHECK_EQ_INT(store_schema_version(st), 1);
+    CHECK_EQ_INT(store_schema_version(st), 2);
     CHECK_EQ_INT(store_user_count(st), 0);
     store_close(st);
     CHECK_EQ_INT(store_open(&f.ctx, f.path, &st), 0);
-    CHECK_EQ_INT(store_schema_version(st), 1);
-    CHECK_EQ_INT(pragma_int(st, "PRAGMA user_version"), 1);
+    CHECK_EQ_INT(store_schema_version(st), 2);
+    CHECK_EQ_INT(pragma_int(st, "PRAGMA user_version"), 2);
+    CHECK_EQ_INT(pragma_int(st, "SELECT count(*) FROM schema_versions"), 0);
     store_close(st);
     CHECK_EQ_INT(count_substr(fx_log(&f), "applied migration 1"), 1);
+    CHECK_EQ_INT(count_substr(fx_log(&f), "applied migration 2"), 1);
     fx_close(&f);
 }
 
@@ -302,6 +304,84 @@ static void test_sessions(void)
     fx_close(&f);
 }
 
+static int64_t component_version(store_t *st, const char *component)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT coalesce((SELECT version FROM schema_versions WHERE "
+                              "component = '%s'), 0)", component);
+    return pragma_int(st, sql);
+}
+
+static void test_component_migrations(void)
+{
+    fx_t f;
+    store_t *st = NULL;
+    static const store_migration_t v1[] = {
+        {1, "CREATE TABLE widgets(id INTEGER PRIMARY KEY, name TEXT)"},
+    };
+    static const store_migration_t v2[] = {
+        {1, "CREATE TABLE widgets(id INTEGER PRIMARY KEY, name TEXT)"},
+        {2, "ALTER TABLE widgets ADD COLUMN color TEXT; INSERT INTO widgets(name) VALUES('w')"},
+    };
+    static const store_migration_t other[] = {
+        {1, "CREATE TABLE gadgets(id INTEGER PRIMARY KEY)"},
+    };
+    fx_init(&f);
+    CHECK_EQ_INT(store_open(&f.ctx, f.path, &st), 0);
+    CHECK_EQ_INT(store_migrate(st, "widgets", v1, 1), 0);
+    CHECK_EQ_INT(component_version(st, "widgets"), 1);
+    CHECK_EQ_INT(store_migrate(st, "widgets", v1, 1), 0); /* nothing to do the second time */
+    CHECK_EQ_INT(store_migrate(st, "gadgets", other, 1), 0);
+    CHECK_EQ_INT(component_version(st, "gadgets"), 1);
+    store_close(st);
+
+    /* A later verge adds step 2; only step 2 runs. */
+    CHECK_EQ_INT(store_open(&f.ctx, f.path, &st), 0);
+    CHECK_EQ_INT(store_migrate(st, "widgets", v2, 2), 0);
+    CHECK_EQ_INT(component_version(st, "widgets"), 2);
+    CHECK_EQ_INT(pragma_int(st, "SELECT count(*) FROM widgets WHERE color IS NULL"), 1);
+    CHECK_EQ_INT(count_substr(fx_log(&f), "applied migration widgets/1"), 1);
+    CHECK_EQ_INT(count_substr(fx_log(&f), "applied migration widgets/2"), 1);
+    CHECK_EQ_INT(count_substr(fx_log(&f), "applied migration gadgets/1"), 1);
+
+    /* An older verge (knowing only step 1) refuses the newer tables. */
+    CHECK_EQ_INT(store_migrate(st, "widgets", v1, 1), VG_EDB);
+    CHECK(strstr(fx_log(&f), "tables of widgets have schema version 2") != NULL);
+    CHECK(strstr(fx_log(&f), "knows versions up to 1") != NULL);
+    CHECK_EQ_INT(component_version(st, "widgets"), 2);
+    store_close(st);
+    fx_close(&f);
+}
+
+static void test_component_migration_failure(void)
+{
+    fx_t f;
+    store_t *st = NULL;
+    static const store_migration_t bad[] = {
+        {1, "CREATE TABLE a(x INTEGER)"},
+        {2, "CREATE TABLE b(x INTEGER); INSERT INTO nowhere VALUES(1)"},
+    };
+    static const store_migration_t gap[] = {
+        {1, "CREATE TABLE c(x INTEGER)"},
+        {3, "CREATE TABLE d(x INTEGER)"},
+    };
+    fx_init(&f);
+    CHECK_EQ_INT(store_open(&f.ctx, f.path, &st), 0);
+    /* Step 1 commits; step 2 fails and is rolled back as a whole (table b is not left). */
+    CHECK_EQ_INT(store_migrate(st, "ab", bad, 2), VG_EDB);
+    CHECK_EQ_INT(component_version(st, "ab"), 1);
+    CHECK_EQ_INT(pragma_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'a'"), 1);
+    CHECK_EQ_INT(pragma_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'b'"), 0);
+    CHECK(strstr(fx_log(&f), "migration ab/2 failed") != NULL);
+    /* Malformed lists are refused before anything runs. */
+    CHECK_EQ_INT(store_migrate(st, "cd", gap, 2), VG_EINVAL);
+    CHECK_EQ_INT(pragma_int(st, "SELECT count(*) FROM sqlite_master WHERE name = 'c'"), 0);
+    CHECK_EQ_INT(store_migrate(st, "", gap, 1), VG_EINVAL);
+    CHECK_EQ_INT(store_migrate(st, "cd", gap, 0), VG_EINVAL);
+    store_close(st);
+    fx_close(&f);
+}
+
 static void test_close_null(void)
 {
     store_close(NULL);
@@ -315,6 +395,8 @@ VG_TEST_MAIN(
     VG_TEST(test_open_failure)
     VG_TEST(test_users)
     VG_TEST(test_sessions)
+    VG_TEST(test_component_migrations)
+    VG_TEST(test_component_migration_failure)
     VG_TEST(test_close_null)
 )
 /* clang-format on */
