@@ -134,6 +134,11 @@ void api_reply(api_call_t *call, json_t *data, const char *extra_headers)
     vg__send(call, 200, "success", data, extra_headers);
 }
 
+void api_reply_message(api_call_t *call, json_t *data, const char *message)
+{
+    vg__send(call, 200, message, data, NULL);
+}
+
 void api_error(api_call_t *call, int code, json_t *data, const char *extra_headers,
                const char *fmt, ...)
 {

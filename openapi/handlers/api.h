@@ -7,6 +7,7 @@
 #include "auth/auth.h"
 #include "http/http.h"
 #include "store/store.h"
+#include "things/things.h"
 
 #include <jansson.h>
 
@@ -47,6 +48,7 @@ typedef struct api_deps {
     vg_ctx_t *ctx;
     auth_t *auth;
     store_t *store;
+    things_t *things;
     const char *version;
 } api_deps_t;
 
@@ -63,6 +65,9 @@ const api_deps_t *api_deps(const api_t *api);
 /* Replies 200 {"code":200,"message":"success","data":data} (data is stolen; NULL means
  * JSON null) and frees the call. `extra_headers` is NULL or "Name: value\r\n" lines. */
 void api_reply(api_call_t *call, json_t *data, const char *extra_headers);
+
+/* Like api_reply with another message than "success" (still code 200). */
+void api_reply_message(api_call_t *call, json_t *data, const char *message);
 
 /* The one writer of every error: replies {"code":code,"message":<formatted>,"data":data}
  * with HTTP status `code` (data stolen; NULL means JSON null) and frees the call. */
@@ -93,5 +98,10 @@ void api_auth_logout(api_call_t *call);
 void api_ops_healthz(api_call_t *call);
 void api_ops_metrics(api_call_t *call);
 void api_ops_info(api_call_t *call);
+void api_device_count(api_call_t *call);
+void api_device_list(api_call_t *call);
+void api_device_set(api_call_t *call);
+void api_device_query(api_call_t *call);
+void api_device_invoke(api_call_t *call);
 
 #endif

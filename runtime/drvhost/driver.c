@@ -59,6 +59,7 @@ static void drvhost__log_line(drvhost_output_t *o, const char *line, size_t len)
         }
         clean[n++] = line[i];
     }
+    if (n == 0) return; /* what is left of the SDK's colour reset after a newline */
     line = clean;
     len = n;
     char module[96];
