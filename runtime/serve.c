@@ -143,7 +143,7 @@ static int verge__start(verge_t *v)
         vg_error(&ctx->log, "%s", err);
         return 1;
     }
-    api_deps_t deps = {ctx, v->auth, v->store, v->things, VERGE_VERSION};
+    api_deps_t deps = {ctx, v->auth, v->store, v->things, v->bus, VERGE_VERSION};
     if (api_create(&deps, &v->api) ||
         http_server_create(ctx, v->tls, api_handle, v->api, &v->http)) {
         vg_error(&ctx->log, "out of memory");

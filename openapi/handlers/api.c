@@ -2,29 +2,13 @@
  * cookie or Basic credentials (401), permissions (403), the handler; and the reply writers,
  * through which every answer passes so that status, code and metrics always agree. */
 #define VG_LOG_MODULE "api"
-#include "handlers/api.h"
+#include "handlers/api_int.h"
 #include "core/error.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* Per-route metric series, found once and kept: a request then costs no lookups. */
-#define API__CODES 8
-typedef struct api__route_metrics {
-    vg_series_t *latency;
-    struct {
-        int code;
-        vg_series_t *count;
-    } codes[API__CODES];
-} api__route_metrics_t;
-
-struct api {
-    api_deps_t deps;
-    api__route_metrics_t *metrics; /* one per row of api_routes, plus one for "unmatched" */
-    size_t nroutes;
-};
 
 int api_create(const api_deps_t *deps, api_t **out)
 {
@@ -36,9 +20,10 @@ int api_create(const api_deps_t *deps, api_t **out)
                                 "Requests answered, by route and status code.");
     rc |= vg_metrics_declare(m, "verge_http_request_duration_seconds", VG_METRIC_HISTOGRAM,
                              "Time from a request's first byte to its reply, by route.");
-    while (api_routes[api->nroutes].path) api->nroutes++;
+    while (api_routes[api->nroutes].path)
+        api->nroutes++;
     api->metrics = calloc(api->nroutes + 1, sizeof *api->metrics);
-    if (rc || !api->metrics) {
+    if (rc || !api->metrics || api__events_init(api)) {
         free(api->metrics);
         free(api);
         return VG_ENOMEM;
@@ -50,6 +35,7 @@ int api_create(const api_deps_t *deps, api_t **out)
 void api_destroy(api_t *api)
 {
     if (!api) return;
+    api__events_close(api);
     free(api->metrics);
     free(api);
 }
@@ -59,7 +45,7 @@ const api_deps_t *api_deps(const api_t *api)
     return &api->deps;
 }
 
-static void vg__call_free(api_call_t *call)
+void api__call_free(api_call_t *call)
 {
     json_decref(call->root);
     free(call);
@@ -82,7 +68,7 @@ static vg_series_t *vg__count_series(api_t *api, api__route_metrics_t *rm, const
     return s;
 }
 
-static void vg__count(api_call_t *call, int status)
+void api__count(api_call_t *call, int status)
 {
     api_t *api = call->api;
     size_t idx = call->route ? (size_t)(call->route - api_routes) : api->nroutes;
@@ -103,9 +89,9 @@ static void vg__count(api_call_t *call, int status)
 void api_reply_raw(api_call_t *call, int status, const char *content_type, const char *body,
                    size_t len)
 {
-    vg__count(call, status);
+    api__count(call, status);
     http_respond(call->req, status, content_type, NULL, body, len);
-    vg__call_free(call);
+    api__call_free(call);
 }
 
 /* Writes {"code","message","data"} with HTTP status == code. Steals `data`. */
@@ -118,7 +104,7 @@ static void vg__send(api_call_t *call, int code, const char *message, json_t *da
     json_object_set_new(o, "data", data ? data : json_null());
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    vg__count(call, code);
+    api__count(call, code);
     if (text) {
         http_respond(call->req, code, "application/json", extra_headers, text, strlen(text));
         free(text);
@@ -126,7 +112,7 @@ static void vg__send(api_call_t *call, int code, const char *message, json_t *da
         static const char oom[] = "{\"code\":500,\"message\":\"out of memory\",\"data\":null}";
         http_respond(call->req, 500, "application/json", NULL, oom, sizeof oom - 1);
     }
-    vg__call_free(call);
+    api__call_free(call);
 }
 
 void api_reply(api_call_t *call, json_t *data, const char *extra_headers)
@@ -139,8 +125,8 @@ void api_reply_message(api_call_t *call, json_t *data, const char *message)
     vg__send(call, 200, message, data, NULL);
 }
 
-void api_error(api_call_t *call, int code, json_t *data, const char *extra_headers,
-               const char *fmt, ...)
+void api_error(api_call_t *call, int code, json_t *data, const char *extra_headers, const char *fmt,
+               ...)
 {
     char msg[512];
     va_list ap;
@@ -217,7 +203,8 @@ int api_cookie(const http_request_t *req, const char *name, char *out, size_t ou
     const char *h = http_request_header(req, "Cookie");
     size_t nl = strlen(name);
     while (h && *h) {
-        while (*h == ' ' || *h == ';') h++;
+        while (*h == ' ' || *h == ';')
+            h++;
         const char *end = strchr(h, ';');
         size_t l = end ? (size_t)(end - h) : strlen(h);
         if (l > nl && strncmp(h, name, nl) == 0 && h[nl] == '=') {
@@ -307,11 +294,13 @@ void api_handle(void *app, http_request_t *req)
         if (allow[0]) {
             char hdr[96];
             snprintf(hdr, sizeof hdr, "Allow: %s\r\n", allow);
-            api_error(call, 405, NULL, hdr, "method %s is not allowed on %s; use %s",
-                      req->method, req->path, allow);
+            api_error(call, 405, NULL, hdr, "method %s is not allowed on %s; use %s", req->method,
+                      req->path, allow);
         } else {
-            api_error(call, 404, NULL, NULL, "no API at %s; see openapi/openapi.yaml for the "
-                      "list of paths", req->path);
+            api_error(call, 404, NULL, NULL,
+                      "no API at %s; see openapi/openapi.yaml for the "
+                      "list of paths",
+                      req->path);
         }
         return;
     }

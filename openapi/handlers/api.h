@@ -7,6 +7,7 @@
 #include "auth/auth.h"
 #include "http/http.h"
 #include "store/store.h"
+#include "bus/bus.h"
 #include "things/things.h"
 
 #include <jansson.h>
@@ -49,6 +50,7 @@ typedef struct api_deps {
     auth_t *auth;
     store_t *store;
     things_t *things;
+    bus_t *bus;
     const char *version;
 } api_deps_t;
 
@@ -103,5 +105,6 @@ void api_device_list(api_call_t *call);
 void api_device_set(api_call_t *call);
 void api_device_query(api_call_t *call);
 void api_device_invoke(api_call_t *call);
+void api_device_events(api_call_t *call);
 
 #endif

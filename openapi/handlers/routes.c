@@ -18,5 +18,7 @@ const api_route_t api_routes[] = {
      "Read device properties (seed 3.4.4)."},
     {"POST", "/thing/device/service/invoke", api_device_invoke, API_AUTHED,
      "Call a device service (seed 3.4.5)."},
+    {"POST", "/thing/device/events/get", api_device_events, API_AUTHED,
+     "Stream device events (chunked), with heartbeats (seed 3.4.6)."},
     {NULL, NULL, NULL, 0, NULL},
 };

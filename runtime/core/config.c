@@ -88,6 +88,16 @@ const vg_config_option_t vg_config_options[] = {
      3600000, NULL, "ms", "Longest delay between restarts of a crash-looping driver."},
     {"drivers.stop_timeout_ms", VG_CFG_INT, "3000", VG__NUM(driver_stop_timeout_ms), 100,
      600000, NULL, "ms", "At shutdown, how long a driver has after SIGTERM before SIGKILL."},
+    {"events.heartbeat_ms", VG_CFG_INT, "10000", VG__NUM(events_heartbeat_ms), 100, 3600000,
+     NULL, "ms",
+     "Interval of the {\"code\":204,\"message\":\"heartbeats\"} chunk on each open "
+     "/thing/device/events/get stream."},
+    {"events.max_queue_bytes", VG_CFG_INT, "1048576", VG__NUM(events_max_queue_bytes), 4096,
+     1073741824, NULL, "bytes",
+     "An event-stream client with more than this waiting to be sent (it reads too slowly) gets "
+     "a last chunk saying so and is disconnected; no one else waits for it."},
+    {"events.max_subscribers", VG_CFG_INT, "4096", VG__NUM(events_max_subscribers), 1, 1000000,
+     NULL, NULL, "Most open event streams; one more is answered 503."},
     {"things.cache_flush_ms", VG_CFG_INT, "200", VG__NUM(things_cache_flush_ms), 10, 60000, NULL,
      "ms",
      "How often reported property values are written to SQLite, in one transaction per flush, "

@@ -46,6 +46,10 @@ typedef struct vg_config {
     int64_t driver_restart_initial_ms;
     int64_t driver_restart_max_ms;
     int64_t driver_stop_timeout_ms;
+    /* events */
+    int64_t events_heartbeat_ms;
+    int64_t events_max_queue_bytes;
+    int64_t events_max_subscribers;
     /* things */
     int64_t things_cache_flush_ms;
     /* log */

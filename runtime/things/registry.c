@@ -397,3 +397,9 @@ int64_t things_device_created_ms(const things_device_t *d)
 {
     return d->created_ms;
 }
+
+json_t *things_product_event(things_t *t, const char *pk, const char *event)
+{
+    things__product_t *p = things__product(t, pk);
+    return p && p->tsl ? json_object_get(p->tsl->events, event) : NULL;
+}

@@ -112,6 +112,9 @@ int things_add_product(things_t *t, const char *pk, const char *tsl_json, const 
 const char *things_product_tsl(things_t *t, const char *pk);
 /* The extension info served as gw_TSL_config_<pk> (compact JSON, "{}" when none was given); NULL
  * for an unknown product. Owned by things. */
+/* The TSL's description of event `event` of product `pk`: {"type":"info|alert|error",
+ * "name":...} (borrowed), or NULL when the product or the event is unknown. */
+json_t *things_product_event(things_t *t, const char *pk, const char *event);
 const char *things_product_ext_info(things_t *t, const char *pk);
 /* Number of products. */
 size_t things_product_count(const things_t *t);

@@ -353,10 +353,20 @@ static int things__tsl_doc(things__tslctx_t *c, const char *pk, things__tsl_t *t
     }
     things__map_t eids;
     things__map_init(&eids);
+    tsl->events = json_object();
     for (size_t i = 0; i < ne && rc == 0; i++) {
         size_t o = things__path_push(&c->path, "events[%zu]", i);
-        rc = things__tsl_event(c, json_array_get(events, i), &eids, &enodes[i]);
+        json_t *e = json_array_get(events, i);
+        rc = things__tsl_event(c, e, &eids, &enodes[i]);
         things__path_pop(&c->path, o);
+        if (rc == 0) {
+            const char *type = json_string_value(json_object_get(e, "type"));
+            const char *name = json_string_value(json_object_get(e, "name"));
+            const char *id = json_string_value(json_object_get(e, "identifier"));
+            json_object_set_new(tsl->events, id,
+                                json_pack("{s:s,s:s}", "type", type ? type : "info", "name",
+                                          name ? name : id));
+        }
     }
     things__map_close(&eids);
     free(enodes);
@@ -418,6 +428,7 @@ void things__tsl_free(things__tsl_t *tsl)
     }
     things__map_close(&tsl->prop_map);
     things__map_close(&tsl->service_map);
+    json_decref(tsl->events);
     free(tsl->props);
     free(tsl->services);
     free(tsl->text);

@@ -69,6 +69,7 @@ typedef struct things__tsl {
     things__service_t *services;
     size_t nservices;
     things__map_t service_map;
+    json_t *events; /* {"<identifier>": {"type":..,"name":..}} for event streams */
     char *text; /* compact JSON with the derived get/set services */
 } things__tsl_t;
 
