@@ -4,6 +4,7 @@
 #define VG_LOG_MODULE "api"
 #include "handlers/api_int.h"
 #include "core/error.h"
+#include "core/json.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -102,7 +103,7 @@ static void vg__send(api_call_t *call, int code, const char *message, json_t *da
     json_object_set_new(o, "code", json_integer(code));
     json_object_set_new(o, "message", json_string(message));
     json_object_set_new(o, "data", data ? data : json_null());
-    char *text = json_dumps(o, JSON_COMPACT);
+    char *text = json_dumps(o, VG_JSON_FLAGS);
     json_decref(o);
     api__count(call, code);
     if (text) {

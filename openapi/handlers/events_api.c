@@ -4,6 +4,7 @@
  * events.max_queue_bytes waiting) gets a last chunk saying so and is closed; nobody else
  * waits for it. Each event is formatted once, however many streams receive it. */
 #include "core/error.h"
+#include "core/json.h"
 #include "handlers/api_int.h"
 
 #include <stdlib.h>
@@ -148,7 +149,7 @@ static int api__event_chunk(api_t *api, bus_msg_t *m, const char *pk, const char
                   type ? type : "info", "eventBody", body ? body : json_object(), "batchId", "",
                   "timestamp", time ? json_incref(time) : json_integer((json_int_t)m->time_ms),
                   "timestamp", (json_int_t)vg_time_ms());
-    ev->chunk = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    ev->chunk = o ? json_dumps(o, VG_JSON_FLAGS) : NULL;
     json_decref(o);
     if (!ev->chunk) return -1;
     ev->chunk_len = strlen(ev->chunk);

@@ -3,6 +3,7 @@
  * type) so handlers only ever see well-formed messages. */
 #include "drvhost/frame.h"
 #include "core/error.h"
+#include "core/json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@ int drvhost_frame_feed(drvhost_frame_reader_t *r, const char *bytes, size_t len,
 
 int drvhost_frame_encode(vg_buf_t *out, const json_t *obj)
 {
-    char *text = json_dumps(obj, JSON_COMPACT);
+    char *text = json_dumps(obj, VG_JSON_FLAGS);
     if (!text) return VG_ENOMEM;
     size_t n = strlen(text);
     unsigned char hdr[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),

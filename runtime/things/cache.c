@@ -5,6 +5,7 @@
 #define VG_LOG_MODULE "things"
 #include "things/things_int.h"
 #include "core/error.h"
+#include "core/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -278,10 +279,10 @@ static int things__write_prop(things__batch_t *b, const things__pitem_t *it, cha
 {
     sqlite3_stmt *s = b->put_prop;
     char *heap = NULL, *text = stack;
-    size_t n = json_dumpb(it->value, stack, THINGS__DUMP_STACK, JSON_COMPACT | JSON_ENCODE_ANY);
+    size_t n = json_dumpb(it->value, stack, THINGS__DUMP_STACK, VG_JSON_FLAGS | JSON_ENCODE_ANY);
     if (n > THINGS__DUMP_STACK) {
         if (!(heap = malloc(n))) return SQLITE_NOMEM;
-        n = json_dumpb(it->value, heap, n, JSON_COMPACT | JSON_ENCODE_ANY);
+        n = json_dumpb(it->value, heap, n, VG_JSON_FLAGS | JSON_ENCODE_ANY);
         text = heap;
     }
     sqlite3_bind_text(s, 1, it->e->dev->pk, -1, SQLITE_STATIC);

@@ -4,6 +4,7 @@
 #define VG_LOG_MODULE "things"
 #include "things/things_int.h"
 #include "core/error.h"
+#include "core/json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@ static int things__report_time(json_t *v, int64_t *out)
 static void things__publish(things_t *t, things_device_t *d, const char *topic, json_t *body)
 {
     if (!t->bus) return;
-    char *text = json_dumps(body, JSON_COMPACT);
+    char *text = json_dumps(body, VG_JSON_FLAGS);
     bus_msg_t *m = text ? bus_msg_create(topic, d->source, text, strlen(text)) : NULL;
     if (!m)
         vg_error(&t->ctx->log, "out of memory: a report of %s/%s is not published", d->pk, d->dn);

@@ -95,6 +95,19 @@ static json_t *leda__number(double v)
     return json_real(v);
 }
 
+/* A float as the double of its shortest decimal form that reads back as the same float, so
+ * that "35.4" goes out as 35.4 rather than 35.400001525878906 (the float's exact value). */
+static double leda__float_value(const char *text)
+{
+    float f = strtof(text, NULL);
+    char buf[32];
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, (double)f);
+        if (strtof(buf, NULL) == f) break;
+    }
+    return strtod(buf, NULL);
+}
+
 /* The JSON value of one entry, or NULL (bad type, unterminated value, bad UTF-8 or JSON). */
 static json_t *leda__entry_value(const leda_device_data_t *e)
 {
@@ -105,7 +118,7 @@ static json_t *leda__entry_value(const leda_device_data_t *e)
     case LEDA_TYPE_DATE:
         return json_stringn(e->value, len);
     case LEDA_TYPE_FLOAT:
-        return leda__number((double)strtof(e->value, NULL));
+        return leda__number(leda__float_value(e->value));
     case LEDA_TYPE_DOUBLE:
         return leda__number(strtod(e->value, NULL));
     case LEDA_TYPE_INT:
@@ -342,7 +355,7 @@ static int leda__member_to_entry(const char *key, json_t *v, const leda__tsl_t *
     }
     /* object or array: compact JSON text */
     e->type = json_is_array(v) ? LEDA_TYPE_ARRAY : LEDA_TYPE_STRUCT;
-    char *text = json_dumps(v, JSON_COMPACT);
+    char *text = json_dumps(v, LEDA__JSON_FLAGS);
     if (!text) return LE_ERROR_ALLOCATING_MEM;
     int rc = leda__put_value(e, text, strlen(text));
     free(text);

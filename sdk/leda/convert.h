@@ -8,6 +8,10 @@
 #include "leda.h"
 
 #include <jansson.h>
+
+/* How the SDK writes JSON: compact, reals with 15 significant digits (what a double holds
+ * exactly as decimal), so 0.1 is written 0.1 and not 0.10000000000000001. */
+#define LEDA__JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
 #include <stdint.h>
 
 /* ---- outgoing: driver -> runtime ------------------------------------------------------ */

@@ -2,6 +2,7 @@
  * that survives partial writes and EINTR, and an incremental reader that cuts a byte stream
  * into objects and rejects bad lengths and bodies without trusting anything it receives. */
 #include "wire.h"
+#include "convert.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -15,7 +16,7 @@ int leda__wire_encode(const json_t *obj, unsigned char **out, size_t *len)
 {
     *out = NULL;
     *len = 0;
-    char *body = json_dumps(obj, JSON_COMPACT);
+    char *body = json_dumps(obj, LEDA__JSON_FLAGS);
     if (!body) return LEDA__WIRE_NOMEM;
     size_t n = strlen(body);
     if (n == 0 || n > LEDA__WIRE_MAX) {
