@@ -124,6 +124,10 @@ int things_cache_get(things_t *t, const char *pk, const char *dn, const char *pr
 
 static void things__flush_start(uv_timer_t *timer);
 
+/* Most property values one flush takes (the copy runs on the loop: ~8k entries is a few
+ * hundred microseconds). */
+#define THINGS__BATCH_MAX 8192
+
 static void things__pending_gauge(things_t *t)
 {
     if (t->m_pending) t->m_pending->value = (double)t->dirty.len;
@@ -135,7 +139,10 @@ static void things__flush_arm(things_t *t)
 {
     if (t->flush_armed || t->inflight || !t->flush_timer || (!t->dirty.len && !t->dirty_devs.len))
         return;
-    int64_t delay = t->ctx->cfg.things_cache_flush_ms;
+    /* A backlog larger than one batch goes on at once; otherwise wait for more values. */
+    int64_t delay = t->dirty.len >= THINGS__BATCH_MAX && !t->flush_failures
+                        ? 0
+                        : t->ctx->cfg.things_cache_flush_ms;
     for (int i = 0; i < t->flush_failures && delay < THINGS__BACKOFF_MAX_MS; i++)
         delay *= 2;
     if (delay > THINGS__BACKOFF_MAX_MS) delay = THINGS__BACKOFF_MAX_MS;
@@ -187,12 +194,17 @@ static void things__batch_free(things__batch_t *b)
     free(b);
 }
 
-/* Takes everything pending into a new batch. NULL when out of memory (nothing taken). */
+/* Takes up to THINGS__BATCH_MAX pending values (and every pending device row) into a new
+ * batch, from the end of the pending list. The copy runs on the loop, so it is bounded: a
+ * big backlog leaves in several batches, one right after the other. NULL when out of memory
+ * (nothing taken). */
 static things__batch_t *things__batch_take(things_t *t)
 {
     things__batch_t *b = calloc(1, sizeof *b);
     if (!b) return NULL;
-    b->props = malloc((t->dirty.len ? t->dirty.len : 1) * sizeof *b->props);
+    size_t nprops = t->dirty.len < THINGS__BATCH_MAX ? t->dirty.len : THINGS__BATCH_MAX;
+    size_t first = t->dirty.len - nprops;
+    b->props = malloc((nprops ? nprops : 1) * sizeof *b->props);
     b->devs = malloc((t->dirty_devs.len ? t->dirty_devs.len : 1) * sizeof *b->devs);
     if (!b->props || !b->devs || uv_mutex_init(&b->mu) != 0) {
         free(b->props);
@@ -212,8 +224,8 @@ static things__batch_t *things__batch_take(things_t *t)
     b->put_prop = t->put_prop;
     b->put_dev = t->put_dev;
     b->work.data = b;
-    for (size_t i = 0; i < t->dirty.len; i++) {
-        things__entry_t *e = t->dirty.items[i];
+    for (size_t i = 0; i < nprops; i++) {
+        things__entry_t *e = t->dirty.items[first + i];
         b->props[i] = (things__pitem_t){e, json_incref(e->value), e->time_ms};
         e->dirty = 0;
     }
@@ -223,9 +235,9 @@ static things__batch_t *things__batch_take(things_t *t)
                                        d->last_link_ms};
         d->dirty = 0;
     }
-    b->nprops = t->dirty.len;
+    b->nprops = nprops;
     b->ndevs = t->dirty_devs.len;
-    t->dirty.len = 0;
+    t->dirty.len = first;
     t->dirty_devs.len = 0;
     things__pending_gauge(t);
     return b;
@@ -497,7 +509,7 @@ void things__cache_close(things_t *t)
         t->inflight = NULL;
         things__batch_finish(t, b);
     }
-    if (t->wdb && (t->dirty.len || t->dirty_devs.len)) {
+    while (t->wdb && (t->dirty.len || t->dirty_devs.len) && !t->flush_failures) {
         if ((b = things__batch_take(t)) != NULL) {
             things__batch_run(b);
             if (b->rc) t->flush_failures++;
@@ -512,6 +524,7 @@ void things__cache_close(things_t *t)
         } else {
             vg_error(&t->ctx->log, "out of memory: %zu property values are not saved",
                      t->dirty.len);
+            break;
         }
     }
     sqlite3_finalize(t->get_dev);
