@@ -212,12 +212,13 @@ static void test_not_json(void)
 static void test_depth_limit(void)
 {
     char err[512], tsl[2048];
-    /* nine arrays of arrays */
+    /* nine arrays of arrays, built inside out (each level adds 43 bytes) */
     char dt[1024] = "{'type':'int'}";
     for (int i = 0; i < 9; i++) {
-        char next[1024];
+        char next[sizeof dt + 64];
         snprintf(next, sizeof next, "{'type':'array','specs':{'size':2,'item':%s}}", dt);
-        snprintf(dt, sizeof dt, "%s", next);
+        memcpy(dt, next, sizeof dt - 1);
+        dt[sizeof dt - 1] = '\0';
     }
     snprintf(tsl, sizeof tsl, "{'properties':[{'identifier':'a','accessMode':'rw','dataType':%s}]}",
              dt);
