@@ -8,15 +8,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/deps.sh
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DVERGE_TESTS=OFF
-cmake --build build/release --target verge -j"$(nproc)"
+cmake --build build/release --target verge demo_light -j"$(nproc)"
 
-args=()
-# --- demo bundle -------------------------------------------------------------------------
-# When the demo bundle exists it is deployed at start-up.
-if [ -f functions/demo/bundle.json ]; then
-  args+=(--bundle functions/demo)
-fi
-# -----------------------------------------------------------------------------------------
+# The demo bundle (functions/demo) as the build lays it out, with its driver built beside
+# its manifest: a light product, two devices and the demo_light driver.
+args=(--bundle build/release/functions/demo)
 
 cat >&2 <<'NOTE'
 run.sh: starting verge (Ctrl-C stops it).
