@@ -284,11 +284,12 @@ static void on_query(void *data, const things_result_t *res)
     {
         json_t *cached = NULL;
         int64_t when = vg_time_ms(); /* answers from the device are written to the cache */
-        things_cache_get(api__things(call), pk, dn, k, &cached, &when);
+        if (things_cache_get(api__things(call), pk, dn, k, &cached, &when) == 0)
+            json_decref(cached);
         json_array_append_new(list,
                               json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "iotId", "", "batchId", "",
                                         "attribute", k, "group", "", "value", api__value_text(v),
-                                        "gmtModified", api__ms_text(when)));
+                                        "gmtModified", api__ms_text(when / 1000)));
     }
     if (res->from_cache)
         api_reply_message(call, list,

@@ -72,7 +72,7 @@ const vg_config_option_t vg_config_options[] = {
      NULL, "ms",
      "How long a device request (get, set, service) waits for the driver's reply before it "
      "fails with a timeout (or, for a get that allows it, is answered from the cache)."},
-    {"drivers.max_frame_bytes", VG_CFG_INT, "1048576", VG__NUM(driver_max_frame_bytes), 1024,
+    {"drivers.max_frame_bytes", VG_CFG_INT, "1048576", VG__NUM(driver_max_frame_bytes), 1048576,
      67108864, NULL, "bytes",
      "Largest frame on the driver socket; a driver sending a larger one is disconnected and "
      "restarted."},

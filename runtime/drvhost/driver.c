@@ -68,6 +68,14 @@ static void drvhost__log_line(drvhost_output_t *o, const char *line, size_t len)
            (int)len, line);
 }
 
+/* Closes an output pipe now (a child the driver left behind may hold its other end open). */
+static void drvhost__output_close(drvhost_output_t *o)
+{
+    if (!o->open || uv_is_closing((uv_handle_t *)&o->pipe)) return;
+    if (o->line.len) drvhost__log_line(o, o->line.data, o->line.len);
+    uv_close((uv_handle_t *)&o->pipe, on_output_closed);
+}
+
 static void drvhost__out_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)h;
@@ -80,8 +88,7 @@ static void on_output(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     drvhost_output_t *o = s->data;
     if (nread < 0) {
-        if (o->line.len) drvhost__log_line(o, o->line.data, o->line.len);
-        uv_close((uv_handle_t *)&o->pipe, on_output_closed);
+        drvhost__output_close(o);
     } else {
         for (ssize_t i = 0; i < nread; i++) {
             char ch = buf->base[i];
@@ -110,6 +117,13 @@ static void on_proc_exit(uv_process_t *p, int64_t status, int term_signal)
     drvhost_driver_t *d = p->data;
     vg_ctx_t *ctx = d->host->ctx;
     uint64_t ran = uv_now(ctx->loop) - d->started_at;
+    /* Whatever the driver started goes with it: its process group is signalled, and its
+     * output pipes close even if a straggler still holds them. */
+    uv_kill(-(int)d->pid, SIGKILL);
+    uv_read_stop((uv_stream_t *)&d->out.pipe);
+    uv_read_stop((uv_stream_t *)&d->err.pipe);
+    drvhost__output_close(&d->out);
+    drvhost__output_close(&d->err);
     uv_close((uv_handle_t *)&d->proc, on_proc_closed);
     if (d->conn) drvhost__conn_close(d->conn); /* marks its devices Offline */
     drvhost__fail_pending(d, 100008, "Service unreachable");
@@ -136,6 +150,10 @@ static void on_restart(uv_timer_t *t)
 {
     drvhost_driver_t *d = t->data;
     if (d->state != DRV_BACKOFF || d->stopping) return;
+    if (d->proc_open || d->out.open || d->err.open) { /* the last run is still closing */
+        uv_timer_start(&d->timer, on_restart, 10, 0);
+        return;
+    }
     d->m_restarts->value += 1;
     drvhost__driver_start(d);
 }
@@ -230,6 +248,7 @@ void drvhost__driver_start(drvhost_driver_t *d)
         {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&d->err.pipe},
     };
     uv_process_options_t opt = {
+        .flags = UV_PROCESS_DETACHED, /* its own process group: stopping it stops its children */
         .exit_cb = on_proc_exit,
         .file = d->exec,
         .args = args,
@@ -265,14 +284,14 @@ static void on_kill_deadline(uv_timer_t *t)
     if (d->state != DRV_RUNNING) return;
     vg_warn(&d->host->ctx->log, "driver %s ignored SIGTERM for %lld ms: SIGKILL", d->name,
             (long long)d->host->ctx->cfg.driver_stop_timeout_ms);
-    uv_process_kill(&d->proc, SIGKILL);
+    uv_kill(-(int)d->pid, SIGKILL);
 }
 
 void drvhost__driver_stop(drvhost_driver_t *d)
 {
     d->stopping = 1;
     if (d->state == DRV_RUNNING) {
-        uv_process_kill(&d->proc, SIGTERM);
+        uv_kill(-(int)d->pid, SIGTERM);
         uv_timer_start(&d->timer, on_kill_deadline,
                        (uint64_t)d->host->ctx->cfg.driver_stop_timeout_ms, 0);
         return;

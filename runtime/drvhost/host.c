@@ -170,7 +170,7 @@ static int drvhost__frame(void *arg, const char *frame, size_t len)
         const char *who = c->driver ? c->driver->name : "(before hello)";
         vg_error(&c->host->ctx->log, "driver %s: protocol error: %s; disconnecting it", who, err);
         vg_metrics_inc(c->host->ctx->metrics, "verge_driver_protocol_errors_total", NULL, 1);
-        if (c->driver) kill((pid_t)c->driver->pid, SIGTERM); /* it restarts clean */
+        if (c->driver) uv_kill(-(int)c->driver->pid, SIGTERM); /* it restarts clean */
         drvhost__conn_close(c);
         return 1;
     }
@@ -202,7 +202,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             vg_error(&c->host->ctx->log, "driver %s: protocol error: %s; disconnecting it", who,
                      rc == VG_EPROTO ? err : "out of memory");
             vg_metrics_inc(c->host->ctx->metrics, "verge_driver_protocol_errors_total", NULL, 1);
-            if (c->driver) kill((pid_t)c->driver->pid, SIGTERM);
+            if (c->driver) uv_kill(-(int)c->driver->pid, SIGTERM);
             drvhost__conn_close(c);
         }
     }
@@ -275,6 +275,7 @@ int drvhost_add_driver(drvhost_t *h, const char *name, const char *exec, const c
     drvhost_driver_t *d = calloc(1, sizeof *d);
     if (!d) return VG_ENOMEM;
     d->host = h;
+    d->next_seq = 1; /* seq runs from 1 (docs/driver-protocol.md) */
     d->name = strdup(name);
     d->exec = strdup(exec);
     d->workdir = strdup(workdir);

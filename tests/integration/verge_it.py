@@ -97,6 +97,12 @@ def run_verge(*args, env=None, input=None, timeout=30):
                           stdin=None if input is not None else subprocess.DEVNULL)
 
 
+def demo_bundle():
+    """The runnable demo bundle the build assembles next to the binary:
+    <build>/functions/demo, where <build> is dirname(VERGE_BIN)."""
+    return os.path.join(os.path.dirname(os.path.abspath(VERGE_BIN)), "functions", "demo")
+
+
 def check_binary():
     if not (os.path.isfile(VERGE_BIN) and os.access(VERGE_BIN, os.X_OK)):
         raise AssertionError(f"verge binary not found at {VERGE_BIN} (set VERGE_BIN)")
