@@ -2,6 +2,9 @@
 # deps.sh: installs the Debian 12 packages verge needs to build, run and test, and only those
 # that are missing. `--bench` adds the benchmark peers (nginx with its Lua module, wrk,
 # hyperfine). Runs `apt-get update` once, and only when something has to be installed.
+# node and npm (tests/integration/test_openapi.py validates openapi/openapi.yaml with an npm
+# package) count as present when the commands exist, whichever package brought them: a
+# NodeSource nodejs provides npm itself and conflicts with Debian's npm package.
 set -euo pipefail
 
 packages=(
@@ -11,6 +14,8 @@ packages=(
   curl openssl python3 ca-certificates
 )
 bench_packages=(nginx libnginx-mod-http-lua wrk hyperfine)
+# command -> the Debian package that provides it, installed only when the command is missing
+command_packages=(node:nodejs npm:npm)
 
 for arg in "$@"; do
   case "$arg" in
@@ -35,9 +40,14 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+for cp in "${command_packages[@]}"; do
+  if ! command -v "${cp%%:*}" >/dev/null 2>&1; then
+    missing+=("${cp#*:}")
+  fi
+done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "deps.sh: all ${#packages[@]} packages are installed"
+  echo "deps.sh: all ${#packages[@]} packages and the commands ${command_packages[*]%%:*} are installed"
   exit 0
 fi
 

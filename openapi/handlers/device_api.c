@@ -8,17 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A things code → the HTTP status that answers it. Codes not listed are 500. */
+/* A things code → the HTTP status that answers it. Codes not listed are 500 (among them
+ * 109007, a malformed reply from the driver: not the client's fault). */
 static const struct {
     int code;
     int status;
 } api__device_errors[] = {
-    {THINGS_E_DEVICE_UNREGISTER, 404},    {THINGS_E_PROPERTY_NOT_EXIST, 400},
-    {THINGS_E_SERVICE_NOT_EXIST, 400},    {THINGS_E_PROPERTY_READ_ONLY, 400},
-    {THINGS_E_PROPERTY_WRITE_ONLY, 400},  {THINGS_E_INVALID_TYPE, 400},
-    {THINGS_E_PARAM_RANGE_OVERFLOW, 400}, {THINGS_E_SERVICE_INPUT_PARAM, 400},
-    {THINGS_E_INVAILD_PARAM, 400},        {THINGS_E_INVALID_JSON, 400},
-    {THINGS_E_DEVICE_OFFLINE, 503},       {THINGS_E_TIMEOUT, 503},
+    {THINGS_E_DEVICE_UNREGISTER, 404},
+    {THINGS_E_PROPERTY_NOT_EXIST, 400},
+    {THINGS_E_SERVICE_NOT_EXIST, 400},
+    {THINGS_E_PROPERTY_READ_ONLY, 400},
+    {THINGS_E_PROPERTY_WRITE_ONLY, 400},
+    {THINGS_E_INVALID_TYPE, 400},
+    {THINGS_E_PARAM_RANGE_OVERFLOW, 400},
+    {THINGS_E_SERVICE_INPUT_PARAM, 400},
+    {THINGS_E_INVAILD_PARAM, 400},
+    {THINGS_E_DEVICE_OFFLINE, 503},
+    {THINGS_E_TIMEOUT, 503},
     {THINGS_E_SERVICE_UNREACHABLE, 503},
 };
 
@@ -207,9 +213,20 @@ void api_device_list(api_call_t *call)
         return;
     json_t *v = call->params ? json_object_get(call->params, "DeviceTags") : NULL;
     if (v && !json_is_null(v)) {
-        if (api__param_json(call, "DeviceTags", json_is_array(v) ? JSON_ARRAY : JSON_OBJECT, 0,
-                            &tags))
+        int ok = json_is_object(v) || json_is_array(v);
+        size_t i;
+        json_t *e;
+        if (json_is_array(v)) json_array_foreach(v, i, e) ok = ok && json_is_object(e);
+        if (!ok) {
+            char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+            api_error(call, 400, NULL, NULL,
+                      "params.DeviceTags = %.200s: expected an object {\"tag\":\"value\"} or "
+                      "an array of such objects",
+                      text ? text : "?");
+            free(text);
             return;
+        }
+        tags = v;
         f.tags = tags;
     }
     f.list = json_array();

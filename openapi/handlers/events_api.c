@@ -217,10 +217,8 @@ static json_t *api__event_info(api_call_t *call)
             }
         }
         if (!things_device_find(api_deps(call->api)->things, pk, dn)) {
-            api_error(call, 404, NULL, NULL,
-                      "params.eventInfo[%zu]: device %s/%s is not "
-                      "registered",
-                      i, pk, dn);
+            api_error(call, 404, json_pack("{s:i}", "errorCode", THINGS_E_DEVICE_UNREGISTER), NULL,
+                      "params.eventInfo[%zu]: device %s/%s is not registered", i, pk, dn);
             return NULL;
         }
     }

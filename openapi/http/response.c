@@ -161,7 +161,11 @@ int http_stream_write(http_request_t *req, const char *data, size_t len)
 
 size_t http_stream_queued(const http_request_t *req)
 {
-    return req->conn_ ? req->conn_->write_queued + req->conn_->out.len : 0;
+    /* What libuv still holds (not yet taken by the kernel) plus what is not handed to it yet;
+     * write callbacks run a loop turn later, so bytes already sent are not counted. */
+    if (!req->conn_) return 0;
+    return uv_stream_get_write_queue_size((const uv_stream_t *)&req->conn_->tcp) +
+           req->conn_->out.len;
 }
 
 int http_stream_end(http_request_t *req, int close_conn)
