@@ -118,12 +118,12 @@ static void test_drivers_and_things(void)
     CHECK_EQ_INT(c.things_cache_flush_ms, 200);
     CHECK_EQ_INT(vg_config_load_string(&c,
                                        "{\"drivers\":{\"call_timeout_ms\":250,"
-                                       "\"max_frame_bytes\":2048},"
+                                       "\"max_frame_bytes\":2097152},"
                                        "\"things\":{\"cache_flush_ms\":50}}",
                                        "t.json", err, sizeof err),
                  0);
     CHECK_EQ_INT(c.driver_call_timeout_ms, 250);
-    CHECK_EQ_INT(c.driver_max_frame_bytes, 2048);
+    CHECK_EQ_INT(c.driver_max_frame_bytes, 2097152);
     CHECK_EQ_INT(c.things_cache_flush_ms, 50);
     CHECK_EQ_INT(vg_config_set(&c, "drivers.call_timeout_ms", "99", err, sizeof err), VG_ERANGE);
     CHECK(strstr(err, "from 100 to 600000") != NULL);
