@@ -1,0 +1,101 @@
+/* fnhost.h: the function host. Each Lua function gets its own sandboxed lua_State with a
+ * byte-accounted allocator (memory limit) and an instruction-count hook (time limit); each
+ * invocation runs in its own coroutine, which yields while lecoresdk waits. Loop-thread only. */
+#ifndef VG_FNHOST_FNHOST_H
+#define VG_FNHOST_FNHOST_H
+
+#include "bus/bus.h"
+#include "core/ctx.h"
+#include "things/things.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct fnhost fnhost_t;
+
+typedef enum {
+    FNHOST_ON_DEMAND = 0, /* state created at the first invocation, closed when idle */
+    FNHOST_LONG_RUNNING   /* state created at fnhost_start; its top level may loop with sleep */
+} fnhost_mode_t;
+
+#define FNHOST_NAME_MAX    64         /* service and function names: [A-Za-z0-9_.-]{1,64} */
+#define FNHOST_PAYLOAD_MAX (1u << 20) /* a handler's result above this is "Unhandled" */
+#define FNHOST_ID_LEN      40         /* invocation ids, NUL included */
+
+typedef struct fnhost_spec {
+    const char *service;   /* e.g. "EdgeFC" */
+    const char *name;      /* e.g. "helloworld" */
+    const char *code_path; /* the function's Lua file; its directory is the bundle dir */
+    const char *handler;   /* global called per invocation; "index.handler" means "handler";
+                              NULL: "handler" */
+    size_t memory_bytes;   /* the state's whole heap, baseline included; 0: 32 MiB */
+    int64_t timeout_ms;    /* per invocation (wall clock); per run slice of a long-running
+                              top level; 0: 3000 */
+    int concurrency;       /* invocations running or waiting in the state; 0: 1 */
+    int queue_max;         /* invocations waiting for a slot; 0: 100, < 0: none */
+    fnhost_mode_t mode;
+    int64_t idle_unload_ms; /* on-demand: close the state after this long idle; 0: 60000 */
+} fnhost_spec_t;
+
+typedef struct fnhost_result {
+    const char *id;             /* the invocation id */
+    int status_code;            /* 200 when the function ran, 500 when it could not be run */
+    const char *function_error; /* NULL, "Handled" (a Lua error) or "Unhandled" (a limit,
+                                   a refused or failed start, shutdown) */
+    const char *payload;        /* the handler's result, or the error message; borrowed */
+    size_t len;
+} fnhost_result_t;
+
+/* Called exactly once per accepted invocation, on the loop, never from inside fnhost_invoke.
+ * `res` and its strings are borrowed for the call. */
+typedef void (*fnhost_done_fn)(void *data, const fnhost_result_t *res);
+typedef void (*fnhost_shutdown_fn)(void *data);
+
+/* Creates an empty host on `ctx`; `things` and `bus` (each may be NULL: the lecoresdk calls
+ * that need them then fail with an error) must outlive the host. Declares the metrics
+ * verge_fn_invocations_total{function,outcome}, verge_fn_errors_total{function},
+ * verge_fn_limit_breaches_total{function,kind} and verge_fn_memory_bytes{function}.
+ * Returns 0 and *out, or VG_ENOMEM. */
+int fnhost_create(vg_ctx_t *ctx, things_t *things, bus_t *bus, fnhost_t **out);
+
+/* Adds a function. Validates the spec and compiles the code file once, as text, to check its
+ * syntax. Returns 0, or with a sentence in `err`: VG_EINVAL (a bad name or bound, a syntax
+ * error naming file and line), VG_EEXIST (service/name taken), VG_EIO (unreadable file),
+ * VG_ENOMEM. On error nothing is changed. Before fnhost_start or after it. */
+int fnhost_add(fnhost_t *h, const fnhost_spec_t *spec, char *err, size_t errlen);
+
+/* Starts the long-running functions: each one's state is created and its top level runs in a
+ * coroutine, now, until it finishes or first waits (it is resumed by the loop afterwards);
+ * long-running functions added later start when added. A top level that fails is logged, and
+ * its state is loaded again by the function's next invocation. Returns 0. */
+int fnhost_start(fnhost_t *h);
+
+/* Invokes service/name with `payload` (`len` bytes, copied) as the event. `invoker_context`
+ * (may be NULL; a reference is taken) becomes context.invokerContext. With `async`, `cb` may
+ * be NULL and the result payload is dropped. Writes the invocation id to `id_out` (may be
+ * NULL). Returns 0 (cb will be called later, exactly once), VG_ENOENT (no such function),
+ * VG_ELIMIT (its queue is full), VG_ECLOSED (shutting down) or VG_ENOMEM; on error cb is
+ * never called. */
+int fnhost_invoke(fnhost_t *h, const char *service, const char *name, const void *payload,
+                  size_t len, json_t *invoker_context, int async, fnhost_done_fn cb, void *data,
+                  char id_out[FNHOST_ID_LEN]);
+
+/* Same, for a routed message: context.topic and context.source are set from `m` (borrowed),
+ * whose payload is the event. `cb` may be NULL (then the result is dropped). */
+int fnhost_invoke_msg(fnhost_t *h, const char *service, const char *name, const bus_msg_t *m,
+                      fnhost_done_fn cb, void *data);
+
+/* Stops the host: invocations queued or running are answered "Unhandled" ("the runtime is
+ * shutting down"), states are closed, handles are closed; `done(data)` is called once
+ * everything is released (on a later loop iteration). Further invokes get VG_ECLOSED. */
+void fnhost_shutdown(fnhost_t *h, fnhost_shutdown_fn done, void *data);
+
+/* Frees the host. Call only after fnhost_shutdown's done callback (the host owns an idle
+ * handle from fnhost_create on). NULL is a no-op. */
+void fnhost_destroy(fnhost_t *h);
+
+/* Bytes currently allocated by the function's state (0 when unloaded), or -1 when unknown. */
+int64_t fnhost_memory_in_use(fnhost_t *h, const char *service, const char *name);
+
+#endif
