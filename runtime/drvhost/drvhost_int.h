@@ -34,6 +34,8 @@ struct drvhost_conn {
     int closing;
     drvhost_driver_t *driver; /* set after the handshake */
     drvhost_frame_reader_t reader;
+    size_t turn_bytes; /* read since the host's idle handle last ran (once per loop turn) */
+    int paused;        /* reading stopped until the next loop turn (turn_bytes spent) */
 };
 
 /* The output (stdout or stderr) of a driver process, cut into log lines. */
@@ -84,6 +86,9 @@ struct drvhost {
     void (*done)(void *);
     void *done_data;
     int open_handles; /* processes, pipes and timers still to close during shutdown */
+    uv_idle_t resume; /* resumes connections paused for the rest of a loop turn */
+    int resume_init;
+    char readbuf[65536]; /* one buffer serves every connection: reads are consumed at once */
 };
 
 /* host.c */

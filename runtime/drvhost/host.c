@@ -12,14 +12,33 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define READ_BUF 65536
+/* Most bytes one connection may hand to the parser in one loop turn (about a hundred small
+ * reports: well under a millisecond); a busy driver then waits for the next turn, so the
+ * loop keeps serving everything else. */
+#define DRVHOST_TURN_BYTES 16384
 
 static void drvhost__alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    (void)h;
     (void)suggested;
-    buf->base = malloc(READ_BUF);
-    buf->len = buf->base ? READ_BUF : 0;
+    drvhost_conn_t *c = h->data;
+    *buf = uv_buf_init(c->host->readbuf, sizeof c->host->readbuf);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* Once per loop turn: every connection gets a fresh budget; paused ones read again. */
+static void on_resume(uv_idle_t *ch)
+{
+    drvhost_t *h = ch->data;
+    int paused = 0;
+    for (drvhost_conn_t *c = h->conns; c; c = c->next) {
+        c->turn_bytes = 0;
+        if (!c->paused || c->closing) continue;
+        c->paused = 0;
+        uv_read_start((uv_stream_t *)&c->pipe, drvhost__alloc, on_read);
+        paused = 1;
+    }
+    if (!paused) uv_idle_stop(ch);
 }
 
 int drvhost_create(vg_ctx_t *ctx, things_t *things, drvhost_t **out)
@@ -38,6 +57,11 @@ int drvhost_create(vg_ctx_t *ctx, things_t *things, drvhost_t **out)
         free(h);
         return VG_ENOMEM;
     }
+    uv_idle_init(ctx->loop, &h->resume);
+    h->resume.data = h;
+    uv_unref((uv_handle_t *)&h->resume);
+    h->resume_init = 1;
+    h->open_handles++;
     *out = h;
     return 0;
 }
@@ -194,6 +218,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         drvhost__conn_close(c);
     } else if (nread > 0 && !c->closing) {
+        c->turn_bytes += (size_t)nread;
+        if (c->turn_bytes >= DRVHOST_TURN_BYTES && !c->paused) {
+            uv_read_stop(s); /* the rest waits for the next loop turn */
+            c->paused = 1;
+            if (c->host->resume_init) uv_idle_start(&c->host->resume, on_resume);
+        }
         char err[160];
         int rc = drvhost_frame_feed(&c->reader, buf->base, (size_t)nread, drvhost__frame, c, err,
                                     sizeof err);
@@ -206,7 +236,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             drvhost__conn_close(c);
         }
     }
-    free(buf->base);
+    (void)buf; /* the host's shared read buffer */
 }
 
 static void on_hello_timeout(uv_timer_t *t)
@@ -343,6 +373,10 @@ void drvhost_shutdown(drvhost_t *h, void (*done)(void *data), void *data)
     h->shutting_down = 1;
     h->done = done;
     h->done_data = data;
+    if (h->resume_init && !uv_is_closing((uv_handle_t *)&h->resume)) {
+        uv_idle_stop(&h->resume);
+        uv_close((uv_handle_t *)&h->resume, on_handle_closed);
+    }
     if (h->listening) {
         h->listening = 0;
         uv_close((uv_handle_t *)&h->listener, on_handle_closed);
