@@ -34,8 +34,9 @@ struct drvhost_conn {
     int closing;
     drvhost_driver_t *driver; /* set after the handshake */
     drvhost_frame_reader_t reader;
-    size_t turn_bytes; /* read since the host's idle handle last ran (once per loop turn) */
-    int paused;        /* reading stopped until the next loop turn (turn_bytes spent) */
+    uint64_t turn_ns;        /* spent on its frames since the resume handle last ran */
+    uint64_t frame_start_ns; /* when the frame being handled started */
+    int paused;              /* reading stopped until the next loop turn (turn_ns spent) */
 };
 
 /* The output (stdout or stderr) of a driver process, cut into log lines. */

@@ -12,10 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Most bytes one connection may hand to the parser in one loop turn (about a hundred small
- * reports: well under a millisecond); a busy driver then waits for the next turn, so the
- * loop keeps serving everything else. */
-#define DRVHOST_TURN_BYTES 16384
+/* Most time one connection's frames may take on the loop before it yields the rest of the
+ * loop turn: a flooding driver then waits for the next turn (its bytes stay buffered), so
+ * the loop keeps serving everything else. */
+#define DRVHOST_TURN_NS 250000
+
+static void drvhost__feed(drvhost_conn_t *c, const char *data, size_t len);
 
 static void drvhost__alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
@@ -32,11 +34,14 @@ static void on_resume(uv_idle_t *ch)
     drvhost_t *h = ch->data;
     int paused = 0;
     for (drvhost_conn_t *c = h->conns; c; c = c->next) {
-        c->turn_bytes = 0;
+        c->turn_ns = 0;
         if (!c->paused || c->closing) continue;
         c->paused = 0;
-        uv_read_start((uv_stream_t *)&c->pipe, drvhost__alloc, on_read);
-        paused = 1;
+        drvhost__feed(c, "", 0); /* the frames left buffered last turn */
+        if (c->paused)
+            paused = 1;
+        else if (!c->closing)
+            uv_read_start((uv_stream_t *)&c->pipe, drvhost__alloc, on_read);
     }
     if (!paused) uv_idle_stop(ch);
 }
@@ -209,7 +214,32 @@ static int drvhost__frame(void *arg, const char *frame, size_t len)
         drvhost__on_message(c->driver, &m);
     }
     drvhost_msg_close(&m);
-    return c->closing;
+    if (c->closing) return 1;
+    uint64_t now = uv_hrtime();
+    c->turn_ns += now - c->frame_start_ns;
+    c->frame_start_ns = now;
+    if (c->turn_ns < DRVHOST_TURN_NS) return 0;
+    /* Budget spent: stop reading; what is buffered waits for the next loop turn. */
+    if (!c->paused) uv_read_stop((uv_stream_t *)&c->pipe);
+    c->paused = 1;
+    if (c->host->resume_init) uv_idle_start(&c->host->resume, on_resume);
+    return 1;
+}
+
+/* Hands bytes (or, with len 0, what is still buffered) to the frame reader. */
+static void drvhost__feed(drvhost_conn_t *c, const char *data, size_t len)
+{
+    char err[160];
+    c->frame_start_ns = uv_hrtime();
+    int rc = drvhost_frame_feed(&c->reader, data, len, drvhost__frame, c, err, sizeof err);
+    if (rc == VG_EPROTO || rc == VG_ENOMEM) {
+        const char *who = c->driver ? c->driver->name : "(before hello)";
+        vg_error(&c->host->ctx->log, "driver %s: protocol error: %s; disconnecting it", who,
+                 rc == VG_EPROTO ? err : "out of memory");
+        vg_metrics_inc(c->host->ctx->metrics, "verge_driver_protocol_errors_total", NULL, 1);
+        if (c->driver) uv_kill(-(int)c->driver->pid, SIGTERM);
+        drvhost__conn_close(c);
+    }
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -218,25 +248,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         drvhost__conn_close(c);
     } else if (nread > 0 && !c->closing) {
-        c->turn_bytes += (size_t)nread;
-        if (c->turn_bytes >= DRVHOST_TURN_BYTES && !c->paused) {
-            uv_read_stop(s); /* the rest waits for the next loop turn */
-            c->paused = 1;
-            if (c->host->resume_init) uv_idle_start(&c->host->resume, on_resume);
-        }
-        char err[160];
-        int rc = drvhost_frame_feed(&c->reader, buf->base, (size_t)nread, drvhost__frame, c, err,
-                                    sizeof err);
-        if (rc == VG_EPROTO || rc == VG_ENOMEM) {
-            const char *who = c->driver ? c->driver->name : "(before hello)";
-            vg_error(&c->host->ctx->log, "driver %s: protocol error: %s; disconnecting it", who,
-                     rc == VG_EPROTO ? err : "out of memory");
-            vg_metrics_inc(c->host->ctx->metrics, "verge_driver_protocol_errors_total", NULL, 1);
-            if (c->driver) uv_kill(-(int)c->driver->pid, SIGTERM);
-            drvhost__conn_close(c);
-        }
+        drvhost__feed(c, buf->base, (size_t)nread); /* copies what it does not parse now */
     }
-    (void)buf; /* the host's shared read buffer */
 }
 
 static void on_hello_timeout(uv_timer_t *t)
