@@ -40,7 +40,8 @@ static const struct {
      "[--config FILE] [--data-dir DIR] [--listen ADDR:PORT] [--set KEY=VALUE]... "
      "[--bundle DIR]",
      "run the gateway runtime and its HTTPS OpenAPI (default 0.0.0.0:9999, data in ./var); "
-     "--bundle runs the bundle in DIR (its bundle.json: products, drivers, devices)"},
+     "--bundle runs the bundle in DIR (its bundle.json: products, drivers, devices); SIGHUP "
+     "sends changed driver configs to the running drivers"},
     {"passwd", cmd_passwd, "USER [--allow PATH,PATH...|*] [--config FILE] [--data-dir DIR]",
      "set USER's password (creating USER); the password comes from $VERGE_PASSWORD, a prompt "
      "or stdin; --allow sets the API paths USER may call (a new user may call none)"},

@@ -30,7 +30,8 @@ typedef struct verge {
     tls_ctx_t *tls;
     api_t *api;
     http_server_t *http;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
+    const char *bundle_dir; /* --bundle, re-read on SIGHUP */
     uv_timer_t drain;
     int signals_open;
 } verge_t;
@@ -64,6 +65,50 @@ static void on_http_stopped(void *data)
     drvhost_shutdown(v->drivers, on_drivers_stopped, v);
 }
 
+/* SIGHUP: re-reads the bundle and sends each running driver whose config changed its new
+ * config (its config-changed callback runs). Other changes of the bundle are not applied
+ * here: they need a deployment or a restart, and the log says so. */
+static void on_sighup(uv_signal_t *s, int signum)
+{
+    (void)signum;
+    verge_t *v = s->data;
+    if (!v->bundle_dir) {
+        vg_info(&v->ctx.log, "SIGHUP: no bundle to reload");
+        return;
+    }
+    vg_buf_t errors;
+    vg_buf_init(&errors);
+    bundle_t *b = NULL;
+    if (bundle_load(v->bundle_dir, &b, &errors)) {
+        vg_error(&v->ctx.log, "SIGHUP: %s not reloaded, it has problems:\n%s", v->bundle_dir,
+                 errors.data ? errors.data : "out of memory");
+        vg_buf_close(&errors);
+        return;
+    }
+    vg_buf_close(&errors);
+    int changed = 0;
+    for (size_t i = 0; i < b->ndrivers; i++) {
+        const bundle_driver_t *old = bundle_driver(v->bundle, b->drivers[i].name);
+        char *now = bundle_driver_config(&b->drivers[i]);
+        char *was = old ? bundle_driver_config(old) : NULL;
+        if (now && was && strcmp(now, was) != 0 &&
+            drvhost_set_config(v->drivers, b->drivers[i].name, now) == 0) {
+            vg_info(&v->ctx.log, "SIGHUP: new config sent to driver %s", b->drivers[i].name);
+            changed++;
+        }
+        free(now);
+        free(was);
+    }
+    vg_info(&v->ctx.log,
+            "SIGHUP: %d driver config(s) changed; other changes to the bundle (products, "
+            "drivers, devices) take effect at the next start",
+            changed);
+    /* The reloaded bundle is what the next SIGHUP compares with (drivers it adds are not
+     * running: drvhost_set_config ignores them). */
+    bundle_destroy(v->bundle);
+    v->bundle = b;
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     verge_t *v = s->data;
@@ -73,6 +118,7 @@ static void on_signal(uv_signal_t *s, int signum)
             (long long)v->ctx.cfg.shutdown_grace_ms);
     uv_close((uv_handle_t *)&v->sigint, on_closed_noop);
     uv_close((uv_handle_t *)&v->sigterm, on_closed_noop);
+    uv_close((uv_handle_t *)&v->sighup, on_closed_noop);
     http_server_shutdown(v->http, on_http_stopped, v);
 }
 
@@ -156,9 +202,11 @@ static int verge__start(verge_t *v)
     drvhost_start(v->drivers);
     uv_signal_init(&v->loop, &v->sigint);
     uv_signal_init(&v->loop, &v->sigterm);
-    v->sigint.data = v->sigterm.data = v;
+    uv_signal_init(&v->loop, &v->sighup);
+    v->sigint.data = v->sigterm.data = v->sighup.data = v;
     uv_signal_start(&v->sigint, on_signal, SIGINT);
     uv_signal_start(&v->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&v->sighup, on_sighup, SIGHUP);
     vg_info(&ctx->log, "verge %s serving the OpenAPI on https://%s (port %d), data in %s",
             VERGE_VERSION, ctx->cfg.listen, http_server_port(v->http), ctx->cfg.data_dir);
     return 0;
@@ -202,6 +250,7 @@ int cmd_serve(int argc, char **argv)
     if (o.bundle) {
         vg_buf_t errors;
         vg_buf_init(&errors);
+        v.bundle_dir = o.bundle;
         if (bundle_load(o.bundle, &v.bundle, &errors)) {
             fprintf(stderr, "verge: cannot load the bundle %s:\n%s", o.bundle,
                     errors.data ? errors.data : "out of memory\n");

@@ -730,6 +730,31 @@ def test_sigterm_with_wrapper_script_driver():
                 pass
 
 
+def test_config_change_reaches_the_driver_callback():
+    """SIGHUP re-reads the bundle; a driver whose config changed gets it through its
+    config-changed callback (the demo logs its new report interval)."""
+    demo_exe = os.path.join(demo_bundle(), "drivers", "demo_light", "main")
+    bundle = make_bundle([{"name": "demo_light", "devices": list(DEVS), "copy": demo_exe,
+                           "json": {"report_interval_ms": 1000}}], name="reconf")
+    v = Verge(args=["--bundle", bundle], name="reconf")
+    v.start()
+    wait_for(lambda: "report every 1000 ms" in v.log(), 5.0, "the demo's first config")
+    path = os.path.join(bundle, "bundle.json")
+    with open(path) as f:
+        manifest = json.load(f)
+    manifest["drivers"][0]["config"]["json"]["report_interval_ms"] = 300
+    with open(path, "w") as f:
+        json.dump(manifest, f)
+    v.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "report every 300 ms" in v.log(), 5.0, "the new config in the driver")
+    assert "SIGHUP: new config sent to driver demo_light" in v.log(), v.log()[-1500:]
+    pid = driver_pid(v, "drivers/demo_light/main")
+    v.proc.send_signal(signal.SIGHUP)  # nothing changed: nothing sent, the driver keeps running
+    wait_for(lambda: "SIGHUP: 0 driver config(s) changed" in v.log(), 5.0, "the second reload")
+    assert driver_pid(v, "drivers/demo_light/main") == pid
+    v.stop()
+
+
 def test_bundle_errors_exit_2():
     bundle = make_bundle([{"name": "d", "devices": ["LightDev1"],
                            "script": "#!/bin/sh\nexit 0\n"}], name="broken")
