@@ -398,6 +398,16 @@ void things_get_properties(things_t *t, const char *pk, const char *dn, json_t *
     things__send(r, "get", json_copy(r->names));
 }
 
+/* Answers DEVICE_OFFLINE (dropping `out`) when the device has no driver. Returns 1 then. */
+static int things__offline(things__req_t *r, const things_device_t *d, json_t *out, const char *pk,
+                           const char *dn)
+{
+    if (d->online) return 0;
+    json_decref(out);
+    things__answer(r, THINGS_E_DEVICE_OFFLINE, NULL, 0, "device %s/%s is offline", pk, dn);
+    return 1;
+}
+
 void things_set_properties(things_t *t, const char *pk, const char *dn, json_t *props,
                            things_result_fn cb, void *data)
 {
@@ -434,11 +444,7 @@ void things_set_properties(things_t *t, const char *pk, const char *dn, json_t *
         json_decref(out);
         return;
     }
-    if (!d->online) {
-        json_decref(out);
-        things__answer(r, THINGS_E_DEVICE_OFFLINE, NULL, 0, "device %s/%s is offline", pk, dn);
-        return;
-    }
+    if (things__offline(r, d, out, pk, dn)) return;
     things__send(r, "set", out);
 }
 
@@ -494,11 +500,7 @@ void things_call_service(things_t *t, const char *pk, const char *dn, const char
         json_decref(out);
         return;
     }
-    if (!d->online) {
-        json_decref(out);
-        things__answer(r, THINGS_E_DEVICE_OFFLINE, NULL, 0, "device %s/%s is offline", pk, dn);
-        return;
-    }
+    if (things__offline(r, d, out, pk, dn)) return;
     if (!out) {
         things__answer(r, THINGS_E_ALLOCATING_MEM, NULL, 0, "out of memory");
         return;

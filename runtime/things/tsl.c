@@ -166,6 +166,15 @@ static int things__tsl_property(things__tslctx_t *c, things__tsl_t *tsl, json_t 
     return rc;
 }
 
+/* Checks an identifier's form ([A-Za-z_][A-Za-z0-9_]{0,49}); 0 or the failure. */
+static int things__tsl_check_id(things__tslctx_t *c, json_t *id)
+{
+    if (json_is_string(id) && things__identifier_ok(json_string_value(id))) return 0;
+    return things__tsl_fail(c, id,
+                            "%sexpected 1 to 50 letters, digits or '_', not starting with a digit",
+                            id ? "" : "missing; ");
+}
+
 static int things__tsl_event(things__tslctx_t *c, json_t *e, things__map_t *ids,
                              things__node_t *node)
 {
@@ -173,13 +182,8 @@ static int things__tsl_event(things__tslctx_t *c, json_t *e, things__map_t *ids,
     if (!json_is_object(e))
         return things__tsl_fail(c, e, "expected an object with identifier, type and outputData");
     size_t o = things__path_push(&c->path, ".identifier");
-    int rc = 0;
-    if (!json_is_string(id) || !things__identifier_ok(json_string_value(id)))
-        rc = things__tsl_fail(c, id,
-                              "%sexpected 1 to 50 letters, digits or '_', not starting "
-                              "with a digit",
-                              id ? "" : "missing; ");
-    else if ((rc = things__map_put(ids, node, json_string_value(id))) == VG_EEXIST)
+    int rc = things__tsl_check_id(c, id);
+    if (rc == 0 && (rc = things__map_put(ids, node, json_string_value(id))) == VG_EEXIST)
         rc = things__tsl_fail(c, id, "duplicate; identifiers must be unique among events");
     things__path_pop(&c->path, o);
     if (rc == 0)
@@ -226,15 +230,10 @@ static int things__tsl_parse_service(things__tslctx_t *c, things__tsl_t *tsl, js
                                 "expected an object with identifier, inputData and "
                                 "outputData");
     size_t o = things__path_push(&c->path, ".identifier");
-    int rc = 0;
-    if (!json_is_string(id) || !things__identifier_ok(json_string_value(id)))
-        rc = things__tsl_fail(c, id,
-                              "%sexpected 1 to 50 letters, digits or '_', not starting "
-                              "with a digit",
-                              id ? "" : "missing; ");
-    else if (!(svc->id = strdup(json_string_value(id))))
+    int rc = things__tsl_check_id(c, id);
+    if (rc == 0 && !(svc->id = strdup(json_string_value(id))))
         rc = VG_ENOMEM;
-    else if ((rc = things__map_put(&tsl->service_map, &svc->node, svc->id)) == VG_EEXIST)
+    else if (rc == 0 && (rc = things__map_put(&tsl->service_map, &svc->node, svc->id)) == VG_EEXIST)
         rc = things__tsl_fail(c, id, "duplicate; identifiers must be unique among services");
     things__path_pop(&c->path, o);
     if (rc == 0)
@@ -363,9 +362,9 @@ static int things__tsl_doc(things__tslctx_t *c, const char *pk, things__tsl_t *t
             const char *type = json_string_value(json_object_get(e, "type"));
             const char *name = json_string_value(json_object_get(e, "name"));
             const char *id = json_string_value(json_object_get(e, "identifier"));
-            json_object_set_new(tsl->events, id,
-                                json_pack("{s:s,s:s}", "type", type ? type : "info", "name",
-                                          name ? name : id));
+            json_object_set_new(
+                tsl->events, id,
+                json_pack("{s:s,s:s}", "type", type ? type : "info", "name", name ? name : id));
         }
     }
     things__map_close(&eids);
