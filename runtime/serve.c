@@ -12,6 +12,7 @@
 #include "things/things.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,14 @@ static int verge__start(verge_t *v)
                  strerror(errno));
         return 1;
     }
+    /* Absolute from here on: drivers run in their own folders and must find the socket. */
+    char abs[PATH_MAX];
+    if (!realpath(ctx->cfg.data_dir, abs) || strlen(abs) >= sizeof ctx->cfg.data_dir) {
+        vg_error(&ctx->log, "server.data_dir \"%s\": cannot resolve it: %s", ctx->cfg.data_dir,
+                 strerror(errno ? errno : ENAMETOOLONG));
+        return 1;
+    }
+    memcpy(ctx->cfg.data_dir, abs, strlen(abs) + 1);
     snprintf(path, sizeof path, "%s/verge.db", ctx->cfg.data_dir);
     if (store_open(ctx, path, &v->store)) return 1;
     if (auth_create(ctx, v->store, &v->auth)) return 1;

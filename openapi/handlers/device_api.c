@@ -311,7 +311,7 @@ static void on_query(void *data, const things_result_t *res)
     if (res->from_cache)
         api_reply_message(call, list,
                           "success (from the property cache: the device did not "
-                          "answer; gmtModified is when each value was reported)");
+                          "answer; gmtModified is when each value was reported, in seconds)");
     else
         api_reply(call, list, NULL);
 }

@@ -18,13 +18,14 @@ import shutil
 import signal
 import sqlite3
 import stat
+import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from verge_it import (Verge, curl, demo_bundle, expect, raw_request, read_response,  # noqa: E402
-                      run, run_verge, tmpdir)
+from verge_it import (VERGE_BIN, Verge, curl, demo_bundle, expect, free_port,  # noqa: E402
+                      raw_request, read_response, run, run_verge, tmpdir, verge_env)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MUTE_DRIVER = os.path.join(HERE, "drivers", "mute_driver.py")
@@ -753,6 +754,25 @@ def test_config_change_reaches_the_driver_callback():
     wait_for(lambda: "SIGHUP: 0 driver config(s) changed" in v.log(), 5.0, "the second reload")
     assert driver_pid(v, "drivers/demo_light/main") == pid
     v.stop()
+
+
+def test_relative_data_dir():
+    """The default data directory is relative (./var): drivers, which run in their own
+    folders, must still find the driver socket."""
+    cwd = tmpdir("verge-rel-")
+    port = free_port()
+    log = os.path.join(cwd, "verge.log")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([VERGE_BIN, "serve", "--listen", f"127.0.0.1:{port}",
+                                 "--bundle", demo_bundle()], cwd=cwd, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=out, env=verge_env())
+    try:
+        read = lambda: open(log).read()
+        wait_for(lambda: "driver demo_light connected" in read(), 5.0, "the driver's connection")
+        assert os.path.exists(os.path.join(cwd, "var", "run", "drivers.sock")), read()[-1500:]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
 
 
 def test_bundle_errors_exit_2():
