@@ -40,6 +40,8 @@ AIM_MS=${AIM_MS:-5}
 # the system Python when there is one: a version manager's shim can take seconds to start
 PYTHON=${PYTHON:-$(if [ -x /usr/bin/python3 ]; then echo /usr/bin/python3; else command -v python3; fi)}
 
+bash scripts/deps.sh --bench # the peers (mosquitto) when missing
+
 if [ -n "${VERGE_BIN:-}" ]; then
   verge_bin=$VERGE_BIN
 else
