@@ -52,7 +52,10 @@ int bundle_load(const char *dir, bundle_t **out, vg_buf_t *errors)
     c.driver_names = json_object();
     c.devices = json_object();
     c.local_names = json_object();
-    if (!c.b || !c.product_keys || !c.driver_names || !c.devices || !c.local_names)
+    c.functions = json_object();
+    c.route_names = json_object();
+    if (!c.b || !c.product_keys || !c.driver_names || !c.devices || !c.local_names ||
+        !c.functions || !c.route_names)
         c.oom = 1;
     else
         bundle__load_dir(&c, dir);
@@ -66,6 +69,8 @@ int bundle_load(const char *dir, bundle_t **out, vg_buf_t *errors)
     json_decref(c.driver_names);
     json_decref(c.devices);
     json_decref(c.local_names);
+    json_decref(c.functions);
+    json_decref(c.route_names);
     return rc;
 }
 
@@ -89,6 +94,30 @@ static void bundle__free_driver(bundle_driver_t *d)
     free(d->dir);
 }
 
+static void bundle__free_function(bundle_function_t *fn)
+{
+    for (size_t i = 0; i < fn->ntimers; i++) {
+        free(fn->timers[i].cron);
+        free(fn->timers[i].payload);
+    }
+    free(fn->timers);
+    json_decref(fn->env);
+    free(fn->service);
+    free(fn->name);
+    free(fn->code);
+    free(fn->handler);
+}
+
+static void bundle__free_route(bundle_route_t *r)
+{
+    free(r->name);
+    free(r->source_a);
+    free(r->source_b);
+    free(r->topic);
+    free(r->target_a);
+    free(r->target_b);
+}
+
 void bundle_destroy(bundle_t *b)
 {
     if (!b) return;
@@ -102,8 +131,14 @@ void bundle_destroy(bundle_t *b)
     }
     for (size_t i = 0; i < b->ndrivers; i++)
         bundle__free_driver(&b->drivers[i]);
+    for (size_t i = 0; i < b->nfunctions; i++)
+        bundle__free_function(&b->functions[i]);
+    for (size_t i = 0; i < b->nroutes; i++)
+        bundle__free_route(&b->routes[i]);
     free(b->products);
     free(b->drivers);
+    free(b->functions);
+    free(b->routes);
     free(b->dir);
     free(b->name);
     free(b->version);
@@ -114,6 +149,15 @@ const bundle_product_t *bundle_product(const bundle_t *b, const char *product_ke
 {
     for (size_t i = 0; i < b->nproducts; i++)
         if (strcmp(b->products[i].product_key, product_key) == 0) return &b->products[i];
+    return NULL;
+}
+
+const bundle_function_t *bundle_function(const bundle_t *b, const char *service, const char *name)
+{
+    for (size_t i = 0; i < b->nfunctions; i++)
+        if (strcmp(b->functions[i].service, service) == 0 &&
+            strcmp(b->functions[i].name, name) == 0)
+            return &b->functions[i];
     return NULL;
 }
 

@@ -8,7 +8,8 @@
 
 #include <stddef.h>
 
-#define BUNDLE__FIELD_MAX 512 /* a field path, "drivers[0].devices[12].tags.location" */
+#define BUNDLE__FIELD_MAX 512           /* a field path, "drivers[0].devices[12].tags.location" */
+#define BUNDLE__CODE_MAX  (1024 * 1024) /* bytes of one function's Lua file */
 
 /* State of one bundle_load(). */
 typedef struct bundle__ctx {
@@ -22,6 +23,8 @@ typedef struct bundle__ctx {
     json_t *driver_names;
     json_t *devices;     /* "productKey/deviceName" */
     json_t *local_names; /* "productKey/localName" */
+    json_t *functions;   /* "service/name" of the valid functions -> "functions[i]" */
+    json_t *route_names;
 } bundle__ctx_t;
 
 /* Appends one problem line "FILE: FIELD[ = VALUE]: PROBLEM\n" (VALUE as compact JSON,
@@ -42,10 +45,22 @@ const char *bundle__seen(bundle__ctx_t *c, json_t *set, const char *value, const
 /* strdup() that records an allocation failure in the context. */
 char *bundle__strdup(bundle__ctx_t *c, const char *s);
 
+/* Writes the keys of set `set` into out[n] for a problem line: "a, b, c", at most 8 of them
+ * and then " and N more"; "" when the set is empty. */
+void bundle__list_keys(json_t *set, char *out, size_t n);
+
+/* Returns 1 when the `n` bytes at `s` are a Lua-style identifier: [A-Za-z_][A-Za-z0-9_]*. */
+int bundle__identifier(const char *s, size_t n);
+
 /* The key table of one kind of JSON object: each key with its JSON type, whether it is
  * required, and the function that checks a present value of the right type and stores it in
  * the struct being built (`target`). */
-typedef enum { BUNDLE__STRING = 1, BUNDLE__OBJECT, BUNDLE__ARRAY } bundle__type_t;
+typedef enum {
+    BUNDLE__STRING = 1,
+    BUNDLE__OBJECT,
+    BUNDLE__ARRAY,
+    BUNDLE__INTEGER, /* a JSON integer: 3000.0 and "3000" are the wrong type */
+} bundle__type_t;
 
 typedef void (*bundle__check_fn)(bundle__ctx_t *c, const char *file, const char *field, json_t *v,
                                  void *target);
@@ -82,6 +97,10 @@ typedef enum {
 int bundle__check_format(bundle__ctx_t *c, const char *file, const char *field, json_t *v,
                          bundle__format_t f);
 
+/* Checks that integer `v` lies in min..max; reports a problem and returns 0 when not. */
+int bundle__check_range(bundle__ctx_t *c, const char *file, const char *field, json_t *v,
+                        int64_t min, int64_t max);
+
 /* Returns 1 when `s` is a version: 1 to 3 dot-separated numbers, optionally followed by '-'
  * or '+' and a suffix of A-Z a-z 0-9 . + -, at most BUNDLE_VERSION_MAX characters. */
 int bundle__version_ok(const char *s);
@@ -101,6 +120,12 @@ char *bundle__resolve(bundle__ctx_t *c, const char *file, const char *field, jso
 const char *bundle__relative(const bundle__ctx_t *c, const char *abs);
 
 /* Reads the regular file `abs` of at most `max` bytes into a NUL-terminated string (caller
+ * frees) and its length into *len. Problems are reported against `file`/`field`/`v`.
+ * Returns the text, or NULL after reporting. */
+char *bundle__read_text(bundle__ctx_t *c, const char *file, const char *field, json_t *v,
+                        const char *abs, size_t max, size_t *len);
+
+/* Reads the regular file `abs` of at most `max` bytes into a NUL-terminated string (caller
  * frees) and parses it as a JSON object into *doc. Problems with the file are reported
  * against `file`/`field`/`v`, problems with its content against the file's own
  * bundle-relative name. Returns the text, or NULL after reporting. */
@@ -118,5 +143,19 @@ void bundle__check_manifest(bundle__ctx_t *c, json_t *doc);
 /* The check of the manifest's "drivers" array (drivers.c); `target` is the bundle_t. */
 void bundle__check_drivers(bundle__ctx_t *c, const char *file, const char *field, json_t *v,
                            void *target);
+
+/* The check of the manifest's "functions" array (functions.c); `target` is the bundle_t. */
+void bundle__check_functions(bundle__ctx_t *c, const char *file, const char *field, json_t *v,
+                             void *target);
+
+/* The check of the manifest's "routes" array (routes.c); `target` is the bundle_t. Checks
+ * what each route says by itself: names, formats, topics, loops. */
+void bundle__check_routes(bundle__ctx_t *c, const char *file, const char *field, json_t *v,
+                          void *target);
+
+/* Checks what the routes of c->b name elsewhere in the manifest `doc` (products, devices,
+ * functions), once every top-level key has been read, so that the order of the keys in the
+ * file does not matter (routes.c). */
+void bundle__check_route_refs(bundle__ctx_t *c, const char *file, json_t *doc);
 
 #endif

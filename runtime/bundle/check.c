@@ -1,5 +1,6 @@
 /* check.c: the generic half of manifest checking: problem lines, field paths, the key-table
- * walker that every kind of object goes through, and the name and version formats. */
+ * walker that every kind of object goes through, the name and version formats, identifiers
+ * and integer bounds. */
 #include "bundle/bundle_int.h"
 
 #include <stdarg.h>
@@ -113,10 +114,35 @@ char *bundle__strdup(bundle__ctx_t *c, const char *s)
     return p;
 }
 
+void bundle__list_keys(json_t *set, char *out, size_t n)
+{
+    size_t shown = 0, total = json_object_size(set), len;
+    const char *key;
+    json_t *v;
+    out[0] = '\0';
+    json_object_foreach(set, key, v)
+    {
+        if (shown == 8) break; /* a long list would bury the problem */
+        len = strlen(out);
+        snprintf(out + len, n - len, "%s%s", shown++ ? ", " : "", key);
+    }
+    len = strlen(out);
+    if (total > shown) snprintf(out + len, n - len, " and %zu more", total - shown);
+}
+
+int bundle__identifier(const char *s, size_t n)
+{
+    if (n == 0 || (!bundle__alpha(s[0]) && s[0] != '_')) return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!bundle__alnum(s[i]) && s[i] != '_') return 0;
+    return 1;
+}
+
 static const char *const bundle__type_names[] = {
     [BUNDLE__STRING] = "a string",
     [BUNDLE__OBJECT] = "an object",
     [BUNDLE__ARRAY] = "an array",
+    [BUNDLE__INTEGER] = "an integer",
 };
 
 static int bundle__type_ok(json_t *v, bundle__type_t t)
@@ -128,6 +154,8 @@ static int bundle__type_ok(json_t *v, bundle__type_t t)
         return json_is_object(v);
     case BUNDLE__ARRAY:
         return json_is_array(v);
+    case BUNDLE__INTEGER:
+        return json_is_integer(v);
     }
     return 0;
 }
@@ -214,6 +242,16 @@ int bundle__check_format(bundle__ctx_t *c, const char *file, const char *field, 
     }
     bundle__err(c, file, field, v, "expected 1 to %d characters of A-Z a-z 0-9%s", BUNDLE_NAME_MAX,
                 extra);
+    return 0;
+}
+
+int bundle__check_range(bundle__ctx_t *c, const char *file, const char *field, json_t *v,
+                        int64_t min, int64_t max)
+{
+    json_int_t n = json_integer_value(v);
+    if (n >= min && n <= max) return 1;
+    bundle__err(c, file, field, v, "expected an integer from %lld to %lld", (long long)min,
+                (long long)max);
     return 0;
 }
 

@@ -1,6 +1,7 @@
 /* manifest.c: the key tables of bundle.json's top level and of its products, and the checks
  * that fill bundle_t and bundle_product_t (TSL files are read and matched to their product).
- * Later issues extend the top-level table (functions, routes). */
+ * The top level's other arrays have their own files: drivers.c, functions.c, routes.c; what
+ * routes name elsewhere is checked last, whatever the order of the keys in the file. */
 #include "bundle/bundle_int.h"
 
 #include <stdio.h>
@@ -123,9 +124,19 @@ static const bundle__key_t bundle__top_keys[] = {
     {"version", BUNDLE__STRING, 1, bundle__check_version},
     {"products", BUNDLE__ARRAY, 1, bundle__check_products},
     {"drivers", BUNDLE__ARRAY, 0, bundle__check_drivers},
+    {"functions", BUNDLE__ARRAY, 0, bundle__check_functions},
+    {"routes", BUNDLE__ARRAY, 0, bundle__check_routes},
     {NULL, 0, 0, NULL},
 };
-static const bundle__kind_t bundle__top_kind = {bundle__top_keys, 0, NULL};
+
+/* Runs once every top-level key has been read. */
+static void bundle__finish_top(bundle__ctx_t *c, const char *file, const char *field, json_t *obj,
+                               void *target)
+{
+    (void)field, (void)target;
+    bundle__check_route_refs(c, file, obj);
+}
+static const bundle__kind_t bundle__top_kind = {bundle__top_keys, 0, bundle__finish_top};
 
 void bundle__check_manifest(bundle__ctx_t *c, json_t *doc)
 {

@@ -142,14 +142,13 @@ static int bundle__read_fd(int fd, size_t max, char **text, size_t *len)
     return 0;
 }
 
-char *bundle__read_json(bundle__ctx_t *c, const char *file, const char *field, json_t *v,
-                        const char *abs, size_t max, json_t **doc)
+char *bundle__read_text(bundle__ctx_t *c, const char *file, const char *field, json_t *v,
+                        const char *abs, size_t max, size_t *len)
 {
-    *doc = NULL;
     char *text = NULL;
-    size_t len = 0;
+    *len = 0;
     int fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    int rc = fd < 0 ? errno : bundle__read_fd(fd, max, &text, &len);
+    int rc = fd < 0 ? errno : bundle__read_fd(fd, max, &text, len);
     if (fd >= 0) close(fd);
     if (rc == ENOMEM) c->oom = 1;
     if (rc == EFBIG) {
@@ -160,6 +159,16 @@ char *bundle__read_json(bundle__ctx_t *c, const char *file, const char *field, j
         bundle__err(c, file, field, v, "cannot be read: %s", strerror(rc));
         return NULL;
     }
+    return text;
+}
+
+char *bundle__read_json(bundle__ctx_t *c, const char *file, const char *field, json_t *v,
+                        const char *abs, size_t max, json_t **doc)
+{
+    *doc = NULL;
+    size_t len;
+    char *text = bundle__read_text(c, file, field, v, abs, max, &len);
+    if (!text) return NULL;
     const char *name = bundle__relative(c, abs);
     json_error_t e;
     *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e);

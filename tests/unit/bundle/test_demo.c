@@ -45,6 +45,14 @@ static void test_demo_bundle(void)
     fx_init(&f);
     copy_from_source(&f, "bundle.json");
     copy_from_source(&f, "products/light.json");
+    static const char *const lua[] = {"publish",  "get_light",  "set_light",
+                                      "call_turn", "tags",      "invoker",
+                                      "helloworld", "credentials", "monitor"};
+    for (size_t i = 0; i < sizeof lua / sizeof lua[0]; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "functions/%s.lua", lua[i]);
+        copy_from_source(&f, rel);
+    }
     fx_program(&f, "drivers/demo_light/main", 0755);
     CHECK_EQ_INT(fx_load(&f, NULL), 0);
     CHECK_EQ_STR(fx_errors(&f), "");
@@ -54,7 +62,7 @@ static void test_demo_bundle(void)
         return;
     }
     CHECK_EQ_STR(b->name, "demo");
-    CHECK_EQ_STR(b->version, "1.0.0");
+    CHECK_EQ_STR(b->version, "1.1.0");
     CHECK_EQ_INT(b->nproducts, 1);
     CHECK_EQ_INT(b->ndrivers, 1);
     const bundle_driver_t *d = bundle_driver(b, "demo_light");

@@ -69,9 +69,9 @@ static void test_manifest_file(void)
 
 static void test_top_level(void)
 {
-    EXPECT_WITH("'name': 'demo', ", "'name': 'demo', 'functions': [], ",
-                "bundle.json: functions: unknown key; valid keys are name, version, products, "
-                "drivers\n");
+    EXPECT_WITH("'name': 'demo', ", "'name': 'demo', 'colour': [], ",
+                "bundle.json: colour: unknown key; valid keys are name, version, products, "
+                "drivers, functions, routes\n");
     EXPECT_WITH("'version': '1.0.0',", "", "bundle.json: version: required key missing\n");
     EXPECT_WITH("'version': '1.0.0'", "'version': 1",
                 "bundle.json: version = 1: expected a string\n");
@@ -104,7 +104,8 @@ static void test_top_level(void)
                 "bundle.json: drivers[0].devices[1].productKey = \"a1DemoLight\": no such "
                 "product; the bundle has no valid product\n");
     EXPECT_WITH("'drivers': [", "'drivers': 7, 'x': [",
-                "bundle.json: x: unknown key; valid keys are name, version, products, drivers\n"
+                "bundle.json: x: unknown key; valid keys are name, version, products, drivers, "
+                "functions, routes\n"
                 "bundle.json: drivers = 7: expected an array\n");
 }
 
@@ -303,7 +304,7 @@ static void test_many_at_once(void)
     fx_write(&f, "products/light.json", "{'profile': {'productKey': 'a1Other'}}");
     fx_program(&f, "main", 0644);
     fx_write(&f, "bundle.json",
-             "{'name': 'demo!', 'functions': [],\n"
+             "{'name': 'demo!', 'colour': [],\n"
              " 'products': [{'productKey': 'a1DemoLight', 'tsl': 'products/light.json'},\n"
              "              {'productKey': 'a1Fan', 'tsl': '../fan.json'}],\n"
              " 'drivers': [{'name': 'd1', 'exec': 'main',\n"
@@ -313,8 +314,8 @@ static void test_many_at_once(void)
     CHECK_EQ_INT(fx_load(&f, NULL), VG_EINVAL);
     CHECK(f.b == NULL);
     CHECK_EQ_STR(fx_errors(&f),
-                 "bundle.json: functions: unknown key; valid keys are name, version, products, "
-                 "drivers\n"
+                 "bundle.json: colour: unknown key; valid keys are name, version, products, "
+                 "drivers, functions, routes\n"
                  "bundle.json: name = \"demo!\": expected 1 to 64 characters of A-Z a-z 0-9 . _ -\n"
                  "bundle.json: version: required key missing\n"
                  "products/light.json: profile.productKey = \"a1Other\": expected \"a1DemoLight\", "
@@ -340,7 +341,7 @@ static void test_message_hygiene(void)
                 ": expected 1 to 64 characters of A-Z a-z 0-9 . _ -\n");
     EXPECT_WITH("'name': 'demo', ", "'name': 'demo', 'a\\nb': 1, ",
                 "bundle.json: [\"a\\nb\"]: unknown key; valid keys are name, version, products, "
-                "drivers\n");
+                "drivers, functions, routes\n");
 }
 
 VG_TEST_MAIN(VG_TEST(test_bundle_dir) VG_TEST(test_manifest_file) VG_TEST(test_top_level)
