@@ -103,6 +103,15 @@ const vg_config_option_t vg_config_options[] = {
      "How often reported property values are written to SQLite, in one transaction per flush, "
      "off the loop thread."},
 
+    {"credentials.access_key_id", VG_CFG_STRING, "", VG__STR(cred_access_key_id), 0, 0, NULL,
+     NULL,
+     "The accessKeyId that lecoresdk.CredentialProviderChain():get_credential() hands to "
+     "functions; empty: functions get nil and an error saying none is configured."},
+    {"credentials.access_key_secret", VG_CFG_STRING, "", VG__STR(cred_access_key_secret), 0, 0,
+     NULL, NULL, "The accessKeySecret that goes with credentials.access_key_id."},
+    {"credentials.security_token", VG_CFG_STRING, "", VG__STR(cred_security_token), 0, 0, NULL,
+     NULL, "The securityToken of temporary (STS) credentials; empty for long-term keys."},
+
     {"log.level", VG_CFG_ENUM, "info", VG__STR(log_level), 0, 0, "debug|info|warn|error", NULL,
      "Least severe level written to stderr."},
     {"log.format", VG_CFG_ENUM, "human", VG__STR(log_format), 0, 0, "human|json", NULL,

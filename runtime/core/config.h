@@ -52,6 +52,10 @@ typedef struct vg_config {
     int64_t events_max_subscribers;
     /* things */
     int64_t things_cache_flush_ms;
+    /* credentials handed to functions (lecoresdk CredentialProviderChain) */
+    char cred_access_key_id[VG_CONFIG_STR_MAX];
+    char cred_access_key_secret[VG_CONFIG_STR_MAX];
+    char cred_security_token[VG_CONFIG_STR_MAX];
     /* log */
     char log_level[16];
     char log_format[16];

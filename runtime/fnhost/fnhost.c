@@ -1,7 +1,9 @@
 /* fnhost.c: the host's life cycle: functions added and validated, long-running functions
  * started, invocations accepted, shutdown closing every state and handle. */
 #include "fnhost/fnhost_int.h"
+#include "core/base64.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/metrics.h"
 
@@ -67,6 +69,8 @@ static void fn_free(fnhost__fn_t *fn)
     free(fn->code_path);
     free(fn->dir);
     free(fn->handler);
+    fnhost__timers_free(fn);
+    json_decref(fn->env);
     free(fn);
 }
 
@@ -138,6 +142,23 @@ int fnhost_add(fnhost_t *h, const fnhost_spec_t *spec, char *err, size_t errlen)
     fn->host = h;
     snprintf(fn->service, sizeof fn->service, "%s", spec->service);
     snprintf(fn->name, sizeof fn->name, "%s", spec->name);
+    if (spec->env && !json_is_object(spec->env)) {
+        snprintf(err, errlen, "function %s/%s: env must be an object of strings", fn->service,
+                 fn->name);
+        fn_free(fn);
+        return VG_EINVAL;
+    }
+    fn->env = spec->env ? json_incref(spec->env) : json_object();
+    if (!fn->env) {
+        snprintf(err, errlen, "out of memory");
+        fn_free(fn);
+        return VG_ENOMEM;
+    }
+    rc = fnhost__timers_init(fn, spec->timers, spec->ntimers, err, errlen);
+    if (rc) {
+        fn_free(fn);
+        return rc;
+    }
     snprintf(fn->label, sizeof fn->label, "function=\"%s/%s\"", spec->service, spec->name);
     fn->mem_limit = spec->memory_bytes ? spec->memory_bytes : 32u * 1024 * 1024;
     fn->timeout_ms = spec->timeout_ms ? spec->timeout_ms : 3000;
@@ -150,21 +171,25 @@ int fnhost_add(fnhost_t *h, const fnhost_spec_t *spec, char *err, size_t errlen)
     vg_metrics_set(h->ctx->metrics, "verge_fn_memory_bytes", fn->label, 0);
     if (h->started && fn->mode == FNHOST_LONG_RUNNING && fnhost__state_open(fn) != 0)
         vg_error(&h->ctx->log, "%s/%s: failed to start", fn->service, fn->name);
+    if (h->started) fnhost__timers_start(fn);
     return 0;
 }
 
 int fnhost_start(fnhost_t *h)
 {
+    if (h->started) return 0;
     h->started = 1;
-    for (fnhost__fn_t *fn = h->fns; fn; fn = fn->next)
+    for (fnhost__fn_t *fn = h->fns; fn; fn = fn->next) {
         if (fn->mode == FNHOST_LONG_RUNNING && !fn->L && fnhost__state_open(fn) != 0)
             vg_error(&h->ctx->log, "%s/%s: failed to start", fn->service, fn->name);
+        fnhost__timers_start(fn);
+    }
     return 0;
 }
 
-static int invoke(fnhost_t *h, const char *service, const char *name, const void *payload,
-                  size_t len, json_t *invoker_context, const char *topic, const char *source,
-                  int async, fnhost_done_fn cb, void *data, char *id_out)
+int fnhost__invoke(fnhost_t *h, const char *service, const char *name, const void *payload,
+                   size_t len, json_t *invoker_context, const char *topic, const char *source,
+                   int async, fnhost_done_fn cb, void *data, char *id_out)
 {
     if (h->closing) return VG_ECLOSED;
     fnhost__fn_t *fn = fnhost__find(h, service, name);
@@ -189,15 +214,67 @@ int fnhost_invoke(fnhost_t *h, const char *service, const char *name, const void
                   size_t len, json_t *invoker_context, int async, fnhost_done_fn cb, void *data,
                   char id_out[FNHOST_ID_LEN])
 {
-    return invoke(h, service, name, payload, len, invoker_context, NULL, NULL, async, cb, data,
-                  id_out);
+    return fnhost__invoke(h, service, name, payload, len, invoker_context, NULL, NULL, async, cb,
+                          data, id_out);
 }
 
 int fnhost_invoke_msg(fnhost_t *h, const char *service, const char *name, const bus_msg_t *m,
                       fnhost_done_fn cb, void *data)
 {
-    return invoke(h, service, name, m->payload, m->len, NULL, m->topic, m->source, cb == NULL, cb,
-                  data, NULL);
+    vg_buf_t ev;
+    vg_buf_init(&ev);
+    if (vg_buf_reserve(&ev, m->len + strlen(m->topic) + 64) || vg_buf_puts(&ev, "{\"topic\":") ||
+        vg_json_quote(&ev, m->topic, strlen(m->topic)) || vg_buf_puts(&ev, ",\"payload\":") ||
+        vg_json_quote(&ev, m->payload, m->len) || vg_buf_puts(&ev, "}")) {
+        vg_buf_close(&ev);
+        return VG_ENOMEM;
+    }
+    int rc = fnhost__invoke(h, service, name, ev.data, ev.len, NULL, m->topic, m->source,
+                            cb == NULL, cb, data, NULL);
+    vg_buf_close(&ev);
+    return rc;
+}
+
+int fnhost_context_parse(const char *text, size_t len, json_t **out, char *err, size_t errlen)
+{
+    if (len > FNHOST_CONTEXT_MAX) {
+        snprintf(err, errlen, "invokerContext: %zu bytes: at most %d", len, FNHOST_CONTEXT_MAX);
+        return VG_ELIMIT;
+    }
+    size_t skip = 0;
+    while (skip < len && (text[skip] == ' ' || text[skip] == '\t' || text[skip] == '\n' ||
+                          text[skip] == '\r'))
+        skip++;
+    unsigned char *raw = NULL;
+    const char *json = text;
+    size_t jlen = len;
+    if (skip == len || text[skip] != '{') { /* not JSON text: the SDKs' base64 */
+        raw = malloc(len / 4 * 3 + 3);
+        if (!raw) {
+            snprintf(err, errlen, "out of memory");
+            return VG_ENOMEM;
+        }
+        if (vg_base64_decode(text, len, raw, &jlen)) {
+            free(raw);
+            snprintf(err, errlen,
+                     "invokerContext: expected a JSON object or the base64 of one, got \"%.40s\"",
+                     text);
+            return VG_EINVAL;
+        }
+        json = (const char *)raw;
+    }
+    json_error_t je;
+    json_t *v = json_loadb(json, jlen, JSON_REJECT_DUPLICATES, &je);
+    int decoded = raw != NULL;
+    free(raw);
+    if (!v || !json_is_object(v)) {
+        snprintf(err, errlen, "invokerContext%s: %s", decoded ? " (base64-decoded)" : "",
+                 v ? "expected a JSON object" : je.text);
+        json_decref(v);
+        return VG_EINVAL;
+    }
+    *out = v;
+    return 0;
 }
 
 int64_t fnhost_memory_in_use(fnhost_t *h, const char *service, const char *name)
@@ -251,6 +328,7 @@ void fnhost_shutdown(fnhost_t *h, fnhost_shutdown_fn done, void *data)
         fnhost__inv_free(inv);
     }
     for (fnhost__fn_t *fn = h->fns; fn; fn = fn->next) {
+        fnhost__timers_close(fn);
         if (fn->idle_open) {
             fn->idle_open = 0;
             fn->idle.data = h;

@@ -23,6 +23,18 @@ typedef enum {
 #define FNHOST_PAYLOAD_MAX (1u << 20) /* a handler's result above this is "Unhandled" */
 #define FNHOST_ID_LEN      40         /* invocation ids, NUL included */
 
+/* A timer that invokes the function (runtime/fnhost/timer.c): exactly one of every_ms and cron.
+ * Its handler gets the event {"type":"timer","index":I,"everyMs":N | "cron":"EXPR",
+ * "scheduledMs":T,"firedMs":T,"payload":"..."} and context.source "timer". A firing that
+ * finds the function's queue full is counted as refused and skipped. */
+typedef struct fnhost_timer {
+    int64_t every_ms;    /* > 0, or 0 when cron is set */
+    const char *cron;    /* a five-field expression (core/cron.h), or NULL */
+    const char *payload; /* NULL: "" */
+} fnhost_timer_t;
+
+#define FNHOST_TIMERS_MAX 64
+
 typedef struct fnhost_spec {
     const char *service;   /* e.g. "EdgeFC" */
     const char *name;      /* e.g. "helloworld" */
@@ -36,6 +48,9 @@ typedef struct fnhost_spec {
     int queue_max;         /* invocations waiting for a slot; 0: 100, < 0: none */
     fnhost_mode_t mode;
     int64_t idle_unload_ms; /* on-demand: close the state after this long idle; 0: 60000 */
+    const fnhost_timer_t *timers; /* copied; started by fnhost_start (or at add once started) */
+    size_t ntimers;               /* at most FNHOST_TIMERS_MAX */
+    json_t *env; /* NULL, or an object of strings: lecoresdk.env (a reference is taken) */
 } fnhost_spec_t;
 
 typedef struct fnhost_result {
@@ -81,8 +96,17 @@ int fnhost_invoke(fnhost_t *h, const char *service, const char *name, const void
                   size_t len, json_t *invoker_context, int async, fnhost_done_fn cb, void *data,
                   char id_out[FNHOST_ID_LEN]);
 
-/* Same, for a routed message: context.topic and context.source are set from `m` (borrowed),
- * whose payload is the event. `cb` may be NULL (then the result is dropped). */
+#define FNHOST_CONTEXT_MAX (64 * 1024) /* bytes of an invokerContext, as JSON or base64 */
+
+/* Parses an invokerContext given as text: a JSON object, or the base64 of one (what the
+ * original SDKs send: base64(JSON({"custom":{...}}))). Returns 0 and a new reference in *out,
+ * or VG_EINVAL / VG_ELIMIT with a sentence in `err` (not base64, not JSON, not an object,
+ * over FNHOST_CONTEXT_MAX). */
+int fnhost_context_parse(const char *text, size_t len, json_t **out, char *err, size_t errlen);
+
+/* Same, for a routed message `m` (borrowed): the event is the JSON text
+ * {"topic":"<m->topic>","payload":"<m->payload as a JSON string>"} (DESIGN.md §2.3), and
+ * context.topic and context.source are m's. `cb` may be NULL (then the result is dropped). */
 int fnhost_invoke_msg(fnhost_t *h, const char *service, const char *name, const bus_msg_t *m,
                       fnhost_done_fn cb, void *data);
 

@@ -15,6 +15,7 @@
 typedef struct fnhost__fn fnhost__fn_t;
 typedef struct fnhost__inv fnhost__inv_t;
 typedef struct fnhost__wait fnhost__wait_t;
+typedef struct fnhost__timer fnhost__timer_t;
 
 enum { FNHOST__KILL_NONE = 0, FNHOST__KILL_TIME, FNHOST__KILL_MEMORY };
 
@@ -76,6 +77,10 @@ struct fnhost__fn {
     int nqueued;
     uv_timer_t idle;
     int idle_open;
+    fnhost__timer_t *timers; /* spec.timers, armed while the host runs */
+    size_t ntimers;
+    json_t *env;             /* object of strings, never NULL */
+    int64_t refusal_logged_ms; /* refusals are logged at most once a second */
 };
 
 struct fnhost {
@@ -121,6 +126,14 @@ int fnhost__is_host_thread(fnhost__fn_t *fn, lua_State *co);
 extern const char fnhost__env_key[]; /* registry key of the env table (its address) */
 
 
+/* pattern.c: string.find, match, gmatch and gsub with Lua 5.4's semantics, by a matcher that
+ * checks the deadline (fnhost__tick) every few thousand steps. Plain C functions (no upvalues);
+ * gmatch's iterator keeps its state in a userdata. */
+int fnhost__str_find(lua_State *L);
+int fnhost__str_match(lua_State *L);
+int fnhost__str_gmatch(lua_State *L);
+int fnhost__str_gsub(lua_State *L);
+
 /* require.c */
 int fnhost__require(lua_State *L);
 extern const char fnhost__loaded_key[]; /* registry key of require's cache */
@@ -154,6 +167,24 @@ fnhost__fn_t *fnhost__find(fnhost_t *h, const char *service, const char *name);
 int fnhost__submit(fnhost_t *h, fnhost__inv_t *inv);
 /* A new invocation of fn with a copy of the payload and a fresh id, or NULL. */
 fnhost__inv_t *fnhost__inv_new(fnhost__fn_t *fn, const void *payload, size_t len);
+
+/* timer.c */
+/* Copies and checks spec timers into fn (cron expressions parsed). Returns 0, or VG_EINVAL /
+ * VG_ENOMEM with a sentence in `err`; on error fn has no timers. */
+int fnhost__timers_init(fnhost__fn_t *fn, const fnhost_timer_t *specs, size_t n, char *err,
+                        size_t errlen);
+/* Arms fn's timers (each one's handle counts in h->handles until closed). */
+void fnhost__timers_start(fnhost__fn_t *fn);
+/* Stops and closes fn's timers; their memory is freed by fnhost__timers_free after the close
+ * callbacks. */
+void fnhost__timers_close(fnhost__fn_t *fn);
+void fnhost__timers_free(fnhost__fn_t *fn);
+
+/* fnhost.c */
+/* Accepts an invocation (fnhost_invoke's body) with an optional context topic and source. */
+int fnhost__invoke(fnhost_t *h, const char *service, const char *name, const void *payload,
+                   size_t len, json_t *invoker_context, const char *topic, const char *source,
+                   int async, fnhost_done_fn cb, void *data, char *id_out);
 
 /* wait.c */
 /* Starts a wait for the invocation running L (its own coroutine): returns the wait, or raises

@@ -479,8 +479,14 @@ int fnhost__submit(fnhost_t *h, fnhost__inv_t *inv)
     int free_slots = fn->concurrency - fn->nrunning;
     if (fn->nqueued >= fn->queue_max + (free_slots > 0 ? free_slots : 0)) {
         count_outcome(fn, "refused");
-        vg_warn(&h->ctx->log, "%s/%s: invocation refused, %d waiting already", fn->service,
-                fn->name, fn->nqueued);
+        int64_t now = vg_time_ms();
+        if (now - fn->refusal_logged_ms >= 1000) { /* a flood must not flood the log too */
+            fn->refusal_logged_ms = now;
+            vg_warn(&h->ctx->log,
+                    "%s/%s: invocation refused, %d waiting already (counted in "
+                    "verge_fn_invocations_total{outcome=\"refused\"}; logged once a second)",
+                    fn->service, fn->name, fn->nqueued);
+        }
         return VG_ELIMIT;
     }
     if (fn->queue_tail)

@@ -365,8 +365,13 @@ static int fc_invoke(lua_State *L)
         if (!(ictx = fnhost__to_json(L, -1, 0, &why)))
             return fail(L, 0, "invokeFunction: invokerContext: %s", why);
     } else if (t == LUA_TSTRING) {
-        if (!(ictx = json_loads(lua_tostring(L, -1), JSON_DECODE_ANY, NULL)))
-            return fail(L, 0, "invokeFunction: invokerContext is not JSON");
+        char why[160];
+        size_t clen;
+        const char *text = lua_tolstring(L, -1, &clen);
+        if (fnhost_context_parse(text, clen, &ictx, why, sizeof why))
+            return fail(L, 0, "invokeFunction: %s", why);
+    } else if (t != LUA_TNIL) {
+        return fail(L, 0, "invokeFunction: invokerContext must be a table or a string");
     }
     char idbuf[FNHOST_ID_LEN];
     if (async) {
@@ -389,11 +394,23 @@ static int fc_invoke(lua_State *L)
 
 /* ---- credentials ------------------------------------------------------------------------ */
 
+/* get_credential(): {accessKeyId, accessKeySecret, securityToken} from the gateway's
+ * configuration (credentials.*), or nil and why when none is configured. */
 static int cred_get(lua_State *L)
 {
-    return fail(L, 0,
-                "get_credential: no cloud credentials (this gateway has no cloud "
-                "connection)");
+    const vg_config_t *cfg = &fnhost__fn_of(L)->host->ctx->cfg;
+    if (!cfg->cred_access_key_id[0] || !cfg->cred_access_key_secret[0])
+        return fail(L, 0,
+                    "get_credential: no credentials configured on this gateway (set "
+                    "credentials.access_key_id and credentials.access_key_secret)");
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, cfg->cred_access_key_id);
+    lua_setfield(L, -2, "accessKeyId");
+    lua_pushstring(L, cfg->cred_access_key_secret);
+    lua_setfield(L, -2, "accessKeySecret");
+    lua_pushstring(L, cfg->cred_security_token);
+    lua_setfield(L, -2, "securityToken");
+    return 1;
 }
 
 /* ---- the module ------------------------------------------------------------------------- */
@@ -450,6 +467,11 @@ int fnhost__open_lecoresdk(lua_State *L)
     lua_pop(L, 1);
     lua_pushliteral(L, "verge 0.1");
     lua_setfield(L, mod, "_VERSION");
+    /* env: the manifest's env of this function, read-only. */
+    fnhost__push_json(L, fnhost__fn_of(L)->env, 0);
+    fnhost__push_readonly(L, -1);
+    lua_setfield(L, mod, "env");
+    lua_pop(L, 1);
     fnhost__push_readonly(L, mod);
     return 1;
 }

@@ -128,7 +128,14 @@ json_t *fnhost__to_json(lua_State *L, int idx, int depth, const char **why)
             *why = "numbers must be finite";
             return NULL;
         }
-        return json_real((double)lua_tonumber(L, idx));
+        {
+            /* JSON has one number type, and cjson.decode gives floats for every number: a
+             * float with an integral value (1.0) is written as the integer, or a device's
+             * bool or int property set from decoded JSON would be refused as a real. */
+            double d = (double)lua_tonumber(L, idx);
+            if (d == floor(d) && fabs(d) < 9007199254740992.0) return json_integer((json_int_t)d);
+            return json_real(d);
+        }
     case LUA_TSTRING: {
         size_t len;
         const char *s = lua_tolstring(L, idx, &len);

@@ -93,7 +93,8 @@ function Client:invokeFunction(params) end
 ---@class lecoresdk.CredentialProviderChain
 local CredentialProviderChain = {}
 
---- Cloud credentials. verge has no cloud connection yet: always nil, err.
+--- The credentials configured on the gateway (credentials.access_key_id, .access_key_secret,
+--- .security_token), or nil and why when none are.
 ---@return table|nil credential {accessKeyId, accessKeySecret, securityToken}
 ---@return string? err
 function CredentialProviderChain:get_credential() end
@@ -117,6 +118,10 @@ function lecoresdk.sleep(ms) end
 ---@field info fun(...: any)
 ---@field warn fun(...: any)
 ---@field error fun(...: any)
+
+--- The function's `env` object of the manifest, read-only.
+---@type table<string, string>
+lecoresdk.env = {}
 
 --- Writes one line to the runtime's log under the function's name.
 ---@type lecoresdk.Logger

@@ -105,7 +105,7 @@ static void test_context_fields(void)
     bus_msg_unref(m);
     CHECK(fx_run_until(&f, &r.done, 5000));
     CHECK_EQ_STR(r.payload, "24,svc,ctx,handler,8,300,nil,/sys/pk/dn/thing/event/property/post,"
-                            "device:pk/dn,{}");
+                            "device:pk/dn,{\"topic\":\"/sys/pk/dn/thing/event/property/post\",\"payload\":\"{}\"}");
     fx_res_free(&r);
     fx_close(&f);
 }
