@@ -303,13 +303,18 @@ static const luaL_Reg base_own[] = {{"pcall", sb_pcall},          {"xpcall", sb_
                                     {"rawset", sb_rawset},        {"print", sb_print},
                                     {"require", fnhost__require}, {NULL, NULL}};
 
-/* No dump. find, match, gmatch and gsub are Lua's own: their backtracking runs in C where the
- * count hook cannot stop it, a known gap (runtime/fnhost/README.md) until verge has a matcher
- * of its own that checks the deadline. */
-static const char *const string_names[] = {
-    "byte",  "char", "find",     "format",  "gmatch", "gsub",   "len",   "lower",
-    "match", "pack", "packsize", "reverse", "sub",    "unpack", "upper", NULL};
+/* No dump. find, match, gmatch and gsub are verge's own (pattern.c), not closures over Lua's:
+ * Lua's matcher backtracks in C where the count hook cannot stop it; ours checks the deadline
+ * as it goes. */
+static const char *const string_names[] = {"byte",  "char",   "format",   "len",
+                                           "lower", "pack",   "packsize", "reverse",
+                                           "sub",   "unpack", "upper",    NULL};
 static const luaL_Reg string_wrapped[] = {{"rep", sb_rep}, {NULL, NULL}};
+static const luaL_Reg string_own[] = {{"find", fnhost__str_find},
+                                      {"match", fnhost__str_match},
+                                      {"gmatch", fnhost__str_gmatch},
+                                      {"gsub", fnhost__str_gsub},
+                                      {NULL, NULL}};
 static const char *const table_names[] = {"concat", "insert", "pack", "remove",
                                           "sort",   "unpack", NULL};
 static const luaL_Reg table_wrapped[] = {{"move", sb_tmove}, {NULL, NULL}};
@@ -350,7 +355,7 @@ int fnhost__sandbox_open(lua_State *L)
     lua_pushvalue(L, env);
     lua_setfield(L, env, "_G");
 
-    add_library(L, env, LUA_STRLIBNAME, luaopen_string, string_names, string_wrapped, NULL);
+    add_library(L, env, LUA_STRLIBNAME, luaopen_string, string_names, string_wrapped, string_own);
     add_library(L, env, LUA_TABLIBNAME, luaopen_table, table_names, table_wrapped, NULL);
     add_library(L, env, LUA_MATHLIBNAME, luaopen_math, math_names, NULL, NULL);
     add_library(L, env, LUA_UTF8LIBNAME, luaopen_utf8, utf8_names, NULL, NULL);
