@@ -8,6 +8,8 @@
 #include "bundle/bundle.h"
 #include "bus/bus.h"
 #include "drvhost/drvhost.h"
+#include "fnhost/fnhost.h"
+#include "router/router.h"
 #include "handlers/api.h"
 #include "things/things.h"
 
@@ -27,6 +29,8 @@ typedef struct verge {
     bus_t *bus;
     things_t *things;
     drvhost_t *drivers;
+    fnhost_t *functions;
+    router_t *router;
     bundle_t *bundle;
     tls_ctx_t *tls;
     api_t *api;
@@ -59,11 +63,21 @@ static void on_drivers_stopped(void *data)
     uv_timer_start(&v->drain, on_drain, 0, 10);
 }
 
-/* The API has stopped: now the drivers (SIGTERM, then SIGKILL after a bound). */
-static void on_http_stopped(void *data)
+/* The functions have stopped: now the drivers (SIGTERM, then SIGKILL after a bound). */
+static void on_functions_stopped(void *data)
 {
     verge_t *v = data;
     drvhost_shutdown(v->drivers, on_drivers_stopped, v);
+}
+
+/* The API has stopped: now the functions (what still runs or waits is answered
+ * "Unhandled"), so that no function calls a driver that is going away. */
+static void on_http_stopped(void *data)
+{
+    verge_t *v = data;
+    router_destroy(v->router);
+    v->router = NULL;
+    fnhost_shutdown(v->functions, on_functions_stopped, v);
 }
 
 /* SIGHUP: re-reads the bundle and sends each running driver whose config changed its new
@@ -157,8 +171,39 @@ static int verge__apply_bundle(verge_t *v)
             return 1;
         }
     }
-    vg_info(&ctx->log, "bundle %s %s: %zu product(s), %zu driver(s)", b->name, b->version,
-            b->nproducts, b->ndrivers);
+    for (size_t i = 0; i < b->nfunctions; i++) {
+        const bundle_function_t *f = &b->functions[i];
+        fnhost_timer_t timers[FNHOST_TIMERS_MAX];
+        for (size_t k = 0; k < f->ntimers && k < FNHOST_TIMERS_MAX; k++)
+            timers[k] = (fnhost_timer_t){f->timers[k].every_ms, f->timers[k].cron,
+                                         f->timers[k].payload};
+        fnhost_spec_t spec = {
+            .service = f->service,
+            .name = f->name,
+            .code_path = f->code,
+            .handler = f->handler,
+            .memory_bytes = (size_t)f->memory_mb * 1024u * 1024u,
+            .timeout_ms = f->timeout_ms,
+            .concurrency = (int)f->concurrency,
+            .queue_max = (int)f->queue_max,
+            .mode = f->mode == BUNDLE_LONG_RUNNING ? FNHOST_LONG_RUNNING : FNHOST_ON_DEMAND,
+            .idle_unload_ms = f->idle_unload_ms,
+            .timers = timers,
+            .ntimers = f->ntimers,
+            .env = f->env,
+        };
+        if (fnhost_add(v->functions, &spec, err, sizeof err)) {
+            vg_error(&ctx->log, "bundle.json: functions[%zu]: %s", i, err);
+            return 1;
+        }
+    }
+    if (router_set(v->router, b->routes, b->nroutes, err, sizeof err)) {
+        vg_error(&ctx->log, "bundle.json: routes: %s", err);
+        return 1;
+    }
+    vg_info(&ctx->log,
+            "bundle %s %s: %zu product(s), %zu driver(s), %zu function(s), %zu route(s)",
+            b->name, b->version, b->nproducts, b->ndrivers, b->nfunctions, b->nroutes);
     return 0;
 }
 
@@ -184,7 +229,9 @@ static int verge__start(verge_t *v)
     if (store_open(ctx, path, &v->store)) return 1;
     if (auth_create(ctx, v->store, &v->auth)) return 1;
     if (bus_create(ctx, &v->bus) || things_create(ctx, v->store, v->bus, &v->things) ||
-        drvhost_create(ctx, v->things, &v->drivers)) {
+        drvhost_create(ctx, v->things, &v->drivers) ||
+        fnhost_create(ctx, v->things, v->bus, &v->functions) ||
+        router_create(ctx, v->bus, v->functions, &v->router)) {
         vg_error(&ctx->log, "cannot start the device subsystems");
         return 1;
     }
@@ -198,7 +245,7 @@ static int verge__start(verge_t *v)
         vg_error(&ctx->log, "%s", err);
         return 1;
     }
-    api_deps_t deps = {ctx, v->auth, v->store, v->things, v->bus, VERGE_VERSION};
+    api_deps_t deps = {ctx, v->auth, v->store, v->things, v->bus, v->functions, VERGE_VERSION};
     if (api_create(&deps, &v->api) ||
         http_server_create(ctx, v->tls, api_handle, v->api, &v->http)) {
         vg_error(&ctx->log, "out of memory");
@@ -209,6 +256,7 @@ static int verge__start(verge_t *v)
         return 1;
     }
     drvhost_start(v->drivers);
+    fnhost_start(v->functions);
     uv_signal_init(&v->loop, &v->sigint);
     uv_signal_init(&v->loop, &v->sigterm);
     uv_signal_init(&v->loop, &v->sighup);
@@ -231,12 +279,19 @@ static void verge__close_handle(uv_handle_t *h, void *arg)
  * lets libuv finish, then frees the modules in reverse order of creation. */
 static void verge__stop(verge_t *v)
 {
+    if (v->functions && v->router) { /* the start failed: nothing stopped the functions */
+        router_destroy(v->router);
+        v->router = NULL;
+        fnhost_shutdown(v->functions, NULL, NULL);
+    }
     auth_destroy(v->auth);
     things_destroy(v->things); /* writes the pending property values */
     uv_walk(&v->loop, verge__close_handle, NULL);
     uv_run(&v->loop, UV_RUN_DEFAULT);
     api_destroy(v->api);
     http_server_destroy(v->http);
+    router_destroy(v->router);
+    fnhost_destroy(v->functions);
     drvhost_destroy(v->drivers);
     bus_destroy(v->bus);
     tls_ctx_destroy(v->tls);
