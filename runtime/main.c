@@ -45,6 +45,14 @@ static const struct {
     {"passwd", cmd_passwd, "USER [--allow PATH,PATH...|*] [--config FILE] [--data-dir DIR]",
      "set USER's password (creating USER); the password comes from $VERGE_PASSWORD, a prompt "
      "or stdin; --allow sets the API paths USER may call (a new user may call none)"},
+    {"invoke", cmd_invoke,
+     "SERVICE/FUNCTION [PAYLOAD|-] [--gateway URL] [--user NAME] [--async] [--context JSON] "
+     "[-k|--insecure|--cacert FILE|--fingerprint HEX]",
+     "call a function on a running gateway (POST /function/invoke, default "
+     "https://127.0.0.1:9999, user admin, password from $VERGE_PASSWORD or a prompt) and print "
+     "its result (Async: the invocation id); PAYLOAD \"-\" reads stdin; the certificate is "
+     "checked against the system CAs unless --cacert DATA_DIR/tls/cert.pem, --fingerprint or "
+     "-k; exit status 1 when the function returned an error, 3 when the call failed"},
     {"config", cmd_config, "doc|defaults",
      "print the configuration reference (Markdown) or the default configuration (JSON)"},
     {"version", cmd_version, "", "print the version"},
@@ -62,7 +70,7 @@ static int cmd_help(int argc, char **argv)
         printf("  verge %s%s%s\n      %s\n", commands[i].name, *commands[i].usage ? " " : "",
                commands[i].usage, commands[i].summary);
     printf("\nenvironment: VERGE_ADMIN_PASSWORD (first start: admin's password), "
-           "VERGE_PASSWORD (passwd)\n");
+           "VERGE_PASSWORD (passwd, invoke)\n");
     return 0;
 }
 
@@ -76,8 +84,9 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 2, argv + 2);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) return cmd_help(0, NULL);
     if (strcmp(argv[1], "--version") == 0) return cmd_version(0, NULL);
-    fprintf(stderr, "verge: unknown command \"%s\"; commands: serve, passwd, config, version, "
-                    "help\n",
-            argv[1]);
+    fprintf(stderr, "verge: unknown command \"%s\"; commands:", argv[1]);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", commands[i].name);
+    fprintf(stderr, " (see verge help)\n");
     return CLI_EXIT_USAGE;
 }
