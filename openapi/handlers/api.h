@@ -8,6 +8,7 @@
 #include "http/http.h"
 #include "store/store.h"
 #include "bus/bus.h"
+#include "fnhost/fnhost.h"
 #include "things/things.h"
 
 #include <jansson.h>
@@ -51,6 +52,7 @@ typedef struct api_deps {
     store_t *store;
     things_t *things;
     bus_t *bus;
+    fnhost_t *functions;
     const char *version;
 } api_deps_t;
 
@@ -106,5 +108,6 @@ void api_device_set(api_call_t *call);
 void api_device_query(api_call_t *call);
 void api_device_invoke(api_call_t *call);
 void api_device_events(api_call_t *call);
+void api_function_invoke(api_call_t *call);
 
 #endif

@@ -20,5 +20,7 @@ const api_route_t api_routes[] = {
      "Call a device service (seed 3.4.5)."},
     {"POST", "/thing/device/events/get", api_device_events, API_AUTHED,
      "Stream device events (chunked), with heartbeats (seed 3.4.6)."},
+    {"POST", "/function/invoke", api_function_invoke, API_AUTHED,
+     "Invoke a function, Sync (its result) or Async (an invocation id)."},
     {NULL, NULL, NULL, 0, NULL},
 };
