@@ -406,6 +406,24 @@ static int pat_is_plain(const char *p, size_t lp)
     return 1;
 }
 
+/* The first occurrence of p (lp bytes) in the subject from `from`, or NULL. memchr finds the
+ * candidates (fast on ordinary text); each comparison is charged, so a needle that almost
+ * matches everywhere ("aaa...ab" in "aaa...a") meets the deadline instead of running for
+ * minutes. */
+static const char *pat_plain_find(pat_t *m, const char *from, const char *p, size_t lp)
+{
+    if (lp == 0) return from;
+    if (lp > (size_t)(m->src_end - from)) return NULL;
+    const char *last = m->src_end - lp; /* the last start that fits */
+    for (const char *at = from; at <= last; at++) {
+        at = memchr(at, p[0], (size_t)(last - at) + 1);
+        if (!at) return NULL;
+        pat_cost(m, lp);
+        if (memcmp(at + 1, p + 1, lp - 1) == 0) return at;
+    }
+    return NULL;
+}
+
 static int pat_find(lua_State *L, int find)
 {
     size_t ls, lp;
@@ -417,8 +435,9 @@ static int pat_find(lua_State *L, int find)
         return 1;
     }
     if (find && (lua_toboolean(L, 4) || pat_is_plain(p, lp))) {
-        /* glibc's memmem is linear in the subject: no deadline check needed */
-        const char *hit = lp == 0 ? s + init : memmem(s + init, ls - init, p, lp);
+        pat_t m;
+        pat_init(&m, L, s, ls, p, lp);
+        const char *hit = pat_plain_find(&m, s + init, p, lp);
         if (!hit) {
             luaL_pushfail(L);
             return 1;

@@ -510,6 +510,146 @@ static void test_collectgarbage_loop_overruns_deadline(void)
     CHECK(uv_hrtime() - t0 < 2000000000u);
 }
 
+/* ---- pattern matching: verge's matcher checks the deadline (Lua's own would run for minutes
+ * in C on these, out of the hook's reach) ------------------------------------------------- */
+
+/* Runs a pathological pattern attack with a 200 ms limit: it must end "Unhandled" with the
+ * time limit, not before the deadline and not long after it (run_attack then runs the good
+ * function). */
+static void pattern_attack(const char *code)
+{
+    uint64_t t0 = uv_hrtime();
+    ATTACK(.code = code, .fnerr = "Unhandled", .want = "time limit exceeded", .timeout_ms = 200);
+    uint64_t ms = (uv_hrtime() - t0) / 1000000u;
+    if (ms < 200 || ms > 2000)
+        fprintf(stderr, "  pattern attack took %llu ms\n", (unsigned long long)ms);
+    CHECK(ms >= 200 && ms < 2000);
+}
+
+static void test_pattern_find_backtracking(void)
+{
+    pattern_attack("function handler(e) return tostring(('a'):rep(2000):find('.-.-.-b')) end");
+}
+
+static void test_pattern_match_backtracking(void)
+{
+    pattern_attack("function handler(e)\n"
+                   "  return string.match(string.rep('a', 3000), 'a*a*a*a*a*a*b') end");
+}
+
+static void test_pattern_gmatch_backtracking(void)
+{
+    pattern_attack("function handler(e) local n = 0\n"
+                   "  for x in ('a'):rep(3000):gmatch('(a-)a-a-a-b') do n = n + 1 end\n"
+                   "  return tostring(n) end");
+}
+
+static void test_pattern_gsub_backtracking(void)
+{
+    pattern_attack("function handler(e) return (('a'):rep(3000):gsub('.-.-.-b', 'x')) end");
+}
+
+static void test_pattern_backref_backtracking(void)
+{
+    pattern_attack("function handler(e) return tostring(('ab'):rep(20000):find('(.-)%1%1x')) end");
+}
+
+static void test_pattern_plain_find_quadratic(void)
+{
+    /* a needle that almost matches at every position: plain search is quadratic too */
+    pattern_attack("function handler(e) local s = ('a'):rep(300000)\n"
+                   "  return tostring(s:find(('a'):rep(100000) .. 'b', 1, true)) end");
+}
+
+static void test_pattern_balance_quadratic(void)
+{
+    pattern_attack("function handler(e) local s = ('('):rep(400000)\n"
+                   "  for i = 1, 100 do s:find('%b()') end return 'done' end");
+}
+
+static void test_pattern_timeout_in_pcall_not_caught(void)
+{
+    pattern_attack("function handler(e)\n"
+                   "  local s = ('a'):rep(3000)\n"
+                   "  for i = 1, 100 do\n"
+                   "    local ok, err = pcall(string.match, s, '.-.-.-b')\n"
+                   "    pcall(function() return s:find('(.-)(.-)(.-)b') end)\n"
+                   "  end\n"
+                   "  return 'caught' end");
+}
+
+static void test_pattern_gsub_replacement_work_without_output(void)
+{
+    /* empty matches, a replacement of 100,000 empty %0: no memory grows, time does */
+    pattern_attack("function handler(e)\n"
+                   "  return (('a'):rep(100000):gsub('', ('%0'):rep(50000))) end");
+}
+
+static void test_pattern_gsub_callback_loops(void)
+{
+    pattern_attack("function handler(e)\n"
+                   "  pcall(string.gsub, 'abc', '%w', function(c) while true do end end)\n"
+                   "  return 'caught' end");
+}
+
+static void test_pattern_gsub_memory_bomb(void)
+{
+    ATTACK(.code = "function handler(e)\n"
+                   "  local s = ('x'):rep(1000)\n"
+                   "  local ok = pcall(string.gsub, s, '.', ('y'):rep(100000))\n"
+                   "  return 'survived' end",
+           .fnerr = "Unhandled", .want = "memory limit exceeded", .timeout_ms = 5000);
+}
+
+static void test_pattern_gsub_doubling_bomb(void)
+{
+    ATTACK(.code = "function handler(e)\n"
+                   "  local s = 'x'\n"
+                   "  for i = 1, 40 do s = s:gsub('.', '%0%0') end\n"
+                   "  return #s end",
+           .fnerr = "Unhandled", .want = "memory limit exceeded", .timeout_ms = 5000);
+}
+
+static void test_pattern_recursion_bound(void)
+{
+    /* Lua's bound: 200 nested matcher calls, 32 captures; %b is not recursive */
+    ATTACK(.code = "function handler(e)\n"
+                   "  local r = {}\n"
+                   "  local function try(...) local ok, v = pcall(...)\n"
+                   "    r[#r + 1] = ok and tostring(type(v) == 'string' and #v or v) or v end\n"
+                   "  try(string.match, ('a'):rep(199), ('a?'):rep(199))\n"
+                   "  try(string.match, ('a'):rep(400), ('a?'):rep(400))\n"
+                   "  try(string.find, ('a'):rep(400), ('(a?)'):rep(30) .. ('a?'):rep(400))\n"
+                   "  try(string.gsub, ('a'):rep(400), ('%a?'):rep(300), 'x')\n"
+                   "  try(string.match, 'a', ('('):rep(32) .. 'a' .. (')'):rep(32))\n"
+                   "  try(string.match, 'a', ('('):rep(33) .. 'a' .. (')'):rep(33))\n"
+                   "  try(string.match, ('('):rep(100000) .. (')'):rep(100000), '%b()')\n"
+                   "  try(string.match, ('('):rep(100000) .. (')'):rep(99999), '%b()')\n"
+                   "  try(string.match, 'x', ('%f[x]'):rep(1000) .. 'x')\n"
+                   "  return table.concat(r, '|') end",
+           .fnerr = "",
+           .want = "199|pattern too complex|pattern too complex|pattern too complex|"
+                   "1|too many captures|200000|199998|1");
+}
+
+static void test_pattern_callback_error_leaves_state_clean(void)
+{
+    ATTACK(.code = "function handler(e)\n"
+                   "  local it = ('a1 b2 c3'):gmatch('(%a)(%d)')\n"
+                   "  local a, b = it()\n"
+                   "  local ok, err = pcall(string.gsub, 'abc', '%w', function(c)\n"
+                   "    error('cb ' .. c, 0) end)\n"
+                   "  local ok2, err2 = pcall(it, 'ignored')\n"
+                   "  local c, d = it()\n"
+                   "  local t = setmetatable({}, {__index = function(_, k) error('idx ' .. k, 0) "
+                   "end})\n"
+                   "  local ok3, err3 = pcall(string.gsub, 'xy', '.', t)\n"
+                   "  local s, n = ('x y z'):gsub('%a', {x = 'X', y = false})\n"
+                   "  return a .. b .. tostring(ok) .. err .. tostring(ok2) .. tostring(err2)\n"
+                   "    .. c .. d .. err3 .. s .. n end",
+           .fnerr = "", .want = "a1falsecb atruebc3idx xX y z3");
+}
+
 static void test_huge_format_width(void)
 {
     ATTACK(.code = "function handler(e) return string.format('%99999999s', 'x') end",
@@ -693,6 +833,20 @@ VG_TEST_MAIN(
     VG_TEST(test_string_rep_empty_huge_count)
     VG_TEST(test_table_move_huge_range)
     VG_TEST(test_collectgarbage_loop_overruns_deadline)
+    VG_TEST(test_pattern_find_backtracking)
+    VG_TEST(test_pattern_match_backtracking)
+    VG_TEST(test_pattern_gmatch_backtracking)
+    VG_TEST(test_pattern_gsub_backtracking)
+    VG_TEST(test_pattern_backref_backtracking)
+    VG_TEST(test_pattern_plain_find_quadratic)
+    VG_TEST(test_pattern_balance_quadratic)
+    VG_TEST(test_pattern_timeout_in_pcall_not_caught)
+    VG_TEST(test_pattern_gsub_replacement_work_without_output)
+    VG_TEST(test_pattern_gsub_callback_loops)
+    VG_TEST(test_pattern_gsub_memory_bomb)
+    VG_TEST(test_pattern_gsub_doubling_bomb)
+    VG_TEST(test_pattern_recursion_bound)
+    VG_TEST(test_pattern_callback_error_leaves_state_clean)
     VG_TEST(test_huge_format_width)
     VG_TEST(test_huge_return_value)
     VG_TEST(test_collectgarbage_stop)
