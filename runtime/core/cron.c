@@ -389,7 +389,7 @@ static int vg__cron_instant(const vg__cron_wall_t *w, time_t *out)
 {
     int found = 0;
     for (int dst = 0; dst <= 1; dst++) {
-        struct tm tm = {0}, back;
+        struct tm tm = {0}, back = {0};
         tm.tm_year = w->year - 1900;
         tm.tm_mon = w->month - 1;
         tm.tm_mday = w->mday;
