@@ -58,22 +58,17 @@ void api_function_invoke(api_call_t *call)
         api_param_string(call, "invocationType", 0, &type))
         return;
     char sbuf[FNHOST_NAME_MAX + 1], nbuf[FNHOST_NAME_MAX + 1];
-    if (!(svc && name)) {
-        const char *slash = id ? strchr(id, '/') : NULL;
-        if (svc || name || !slash || (size_t)(slash - id) > FNHOST_NAME_MAX ||
-            strlen(slash + 1) > FNHOST_NAME_MAX) {
-            api_error(call, 400, NULL, NULL,
-                      "params: expected serviceName and functionName, or functionId "
-                      "\"SERVICE/FUNCTION\"");
-            return;
-        }
-        snprintf(sbuf, sizeof sbuf, "%.*s", (int)(slash - id), id);
-        snprintf(nbuf, sizeof nbuf, "%s", slash + 1);
-        svc = sbuf;
-        name = nbuf;
+    if (fnhost_target_parse(svc, name, id, sbuf, nbuf)) {
+        api_error(call, 400, NULL, NULL,
+                  "params: expected serviceName and functionName, or functionId "
+                  "\"SERVICE/FUNCTION\" (each part at most %d characters)",
+                  FNHOST_NAME_MAX);
+        return;
     }
-    int async = type && strcmp(type, "Async") == 0;
-    if (type && !async && strcmp(type, "Sync") != 0) {
+    svc = sbuf;
+    name = nbuf;
+    int async = fnhost_invocation_async(type);
+    if (async < 0) {
         api_error(call, 400, NULL, NULL,
                   "params.invocationType = \"%.64s\": expected \"Sync\" or \"Async\"", type);
         return;

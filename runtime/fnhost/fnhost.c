@@ -235,6 +235,34 @@ int fnhost_invoke_msg(fnhost_t *h, const char *service, const char *name, const 
     return rc;
 }
 
+int fnhost_target_parse(const char *service, const char *name, const char *id,
+                        char svc_out[FNHOST_NAME_MAX + 1], char name_out[FNHOST_NAME_MAX + 1])
+{
+    size_t slen, nlen;
+    if (service && name) {
+        slen = strlen(service);
+        nlen = strlen(name);
+    } else {
+        const char *slash = id && !service && !name ? strchr(id, '/') : NULL;
+        if (!slash) return VG_EINVAL;
+        service = id;
+        slen = (size_t)(slash - id);
+        name = slash + 1;
+        nlen = strlen(name);
+    }
+    if (slen > FNHOST_NAME_MAX || nlen > FNHOST_NAME_MAX) return VG_EINVAL;
+    memcpy(svc_out, service, slen);
+    svc_out[slen] = '\0';
+    memcpy(name_out, name, nlen + 1);
+    return 0;
+}
+
+int fnhost_invocation_async(const char *type)
+{
+    if (!type || strcmp(type, "Sync") == 0) return 0;
+    return strcmp(type, "Async") == 0 ? 1 : -1;
+}
+
 int fnhost_context_parse(const char *text, size_t len, json_t **out, char *err, size_t errlen)
 {
     if (len > FNHOST_CONTEXT_MAX) {

@@ -96,6 +96,16 @@ int fnhost_invoke(fnhost_t *h, const char *service, const char *name, const void
                   size_t len, json_t *invoker_context, int async, fnhost_done_fn cb, void *data,
                   char id_out[FNHOST_ID_LEN]);
 
+/* Resolves the function an invoker names, as invokeFunction's params do: `service` and `name`
+ * both given, or else `id` "SERVICE/NAME" (any may be NULL). Writes both parts, NUL-terminated,
+ * to svc_out and name_out. Returns 0, or VG_EINVAL when neither form is complete or a part is
+ * longer than FNHOST_NAME_MAX (the outputs are then unspecified). */
+int fnhost_target_parse(const char *service, const char *name, const char *id,
+                        char svc_out[FNHOST_NAME_MAX + 1], char name_out[FNHOST_NAME_MAX + 1]);
+
+/* invocationType: NULL or "Sync" gives 0, "Async" 1, anything else -1. */
+int fnhost_invocation_async(const char *type);
+
 #define FNHOST_CONTEXT_MAX (64 * 1024) /* bytes of an invokerContext, as JSON or base64 */
 
 /* Parses an invokerContext given as text: a JSON object, or the base64 of one (what the

@@ -335,23 +335,17 @@ static int fc_invoke(lua_State *L)
 {
     fnhost__fn_t *fn = fnhost__fn_of(L);
     check_params(L);
-    char svc[FNHOST_NAME_MAX + 1] = "", name[FNHOST_NAME_MAX + 1] = "";
+    char svc[FNHOST_NAME_MAX + 1], name[FNHOST_NAME_MAX + 1];
     const char *s = param_str(L, "serviceName"), *n = param_str(L, "functionName");
     const char *id = param_str(L, "functionId");
-    if (s && n) {
-        snprintf(svc, sizeof svc, "%s", s);
-        snprintf(name, sizeof name, "%s", n);
-    } else if (id && strchr(id, '/')) {
-        snprintf(svc, sizeof svc, "%.*s", (int)(strchr(id, '/') - id), id);
-        snprintf(name, sizeof name, "%s", strchr(id, '/') + 1);
-    } else {
+    if (fnhost_target_parse(s, n, id, svc, name))
         return fail(L, 0,
                     "invokeFunction: serviceName and functionName (or functionId "
-                    "\"service/name\") must be strings");
-    }
+                    "\"service/name\") must be strings of at most %d characters",
+                    FNHOST_NAME_MAX);
     const char *type = param_str(L, "invocationType");
-    int async = type && strcmp(type, "Async") == 0;
-    if (type && !async && strcmp(type, "Sync") != 0)
+    int async = fnhost_invocation_async(type);
+    if (async < 0)
         return fail(L, 0, "invokeFunction: invocationType \"%s\": expected Sync or Async", type);
     size_t len = 0;
     int t = lua_getfield(L, 2, "payload");
