@@ -137,13 +137,14 @@ static int router__route_open(router_t *r, router__route_t *rt, const bundle_rou
     s->topic = router__dup(src->topic ? src->topic : "#", &oom);
     s->target_a = router__dup(src->target_a, &oom);
     s->target_b = router__dup(src->target_b, &oom);
-    char labels[160];
-    snprintf(labels, sizeof labels, "route=\"%.64s\",outcome=\"forwarded\"", s->name ? s->name : "");
-    rt->forwarded = vg_metrics_series(r->ctx->metrics, "verge_route_messages_total", labels);
-    snprintf(labels, sizeof labels, "route=\"%.64s\",outcome=\"refused\"", s->name ? s->name : "");
-    rt->refused = vg_metrics_series(r->ctx->metrics, "verge_route_messages_total", labels);
-    snprintf(labels, sizeof labels, "route=\"%.64s\",outcome=\"failed\"", s->name ? s->name : "");
-    rt->failed = vg_metrics_series(r->ctx->metrics, "verge_route_messages_total", labels);
+    vg_series_t **series[] = {&rt->forwarded, &rt->refused, &rt->failed};
+    static const char *const outcome[] = {"forwarded", "refused", "failed"};
+    for (size_t i = 0; i < 3; i++) {
+        char labels[160];
+        snprintf(labels, sizeof labels, "route=\"%.64s\",outcome=\"%s\"", s->name ? s->name : "",
+                 outcome[i]);
+        *series[i] = vg_metrics_series(r->ctx->metrics, "verge_route_messages_total", labels);
+    }
     int bad_target = !s->target_a || (s->target_type == BUNDLE_TARGET_FUNCTION && !s->target_b);
     int rc = oom || !rt->forwarded || !rt->refused || !rt->failed ? VG_ENOMEM
              : bad_target                                         ? VG_EINVAL
