@@ -89,11 +89,15 @@ static const bundle__kind_t bundle__source_function_kind = {bundle__source_funct
                                                             bundle__finish_source};
 static const bundle__kind_t bundle__source_any_kind = {bundle__source_any_keys, 0, NULL};
 
-static const struct {
+/* One "type" a source or target object may have: the enum value it stands for and the keys it
+ * then takes. */
+typedef struct bundle__variant {
     const char *type;
-    bundle_source_t source;
+    int value;
     const bundle__kind_t *kind;
-} bundle__sources[] = {
+} bundle__variant_t;
+
+static const bundle__variant_t bundle__sources[] = {
     {"device", BUNDLE_SOURCE_DEVICE, &bundle__source_device_kind},
     {"function", BUNDLE_SOURCE_FUNCTION, &bundle__source_function_kind},
     {"any", BUNDLE_SOURCE_ANY, &bundle__source_any_kind},
@@ -115,22 +119,34 @@ static json_t *bundle__type_of(bundle__ctx_t *c, const char *file, const char *f
     return NULL;
 }
 
+/* The variant among `vs[0..n)` that the "type" of object `v` names, or NULL after reporting
+ * the problem (an unknown type is reported with `expected`). */
+static const bundle__variant_t *bundle__variant_of(bundle__ctx_t *c, const char *file,
+                                                   const char *field, json_t *v,
+                                                   const bundle__variant_t *vs, size_t n,
+                                                   const char *expected)
+{
+    json_t *type = bundle__type_of(c, file, field, v);
+    if (!type) return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(json_string_value(type), vs[i].type) == 0) return &vs[i];
+    char f[BUNDLE__FIELD_MAX];
+    bundle__field_key(f, field, "type");
+    bundle__err(c, file, f, type, "expected %s", expected);
+    return NULL;
+}
+
 static void bundle__check_source(bundle__ctx_t *c, const char *file, const char *field, json_t *v,
                                  void *target)
 {
     bundle_route_t *r = target;
-    json_t *type = bundle__type_of(c, file, field, v);
-    if (!type) return;
-    for (size_t i = 0; i < sizeof bundle__sources / sizeof *bundle__sources; i++) {
-        if (strcmp(json_string_value(type), bundle__sources[i].type) == 0) {
-            r->source_type = bundle__sources[i].source;
-            bundle__check_object(c, file, field, v, bundle__sources[i].kind, r);
-            return;
-        }
-    }
-    char f[BUNDLE__FIELD_MAX];
-    bundle__field_key(f, field, "type");
-    bundle__err(c, file, f, type, "expected \"device\", \"function\" or \"any\"");
+    const bundle__variant_t *var =
+        bundle__variant_of(c, file, field, v, bundle__sources,
+                           sizeof bundle__sources / sizeof *bundle__sources,
+                           "\"device\", \"function\" or \"any\"");
+    if (!var) return;
+    r->source_type = (bundle_source_t)var->value; /* the kind's finish reads it */
+    bundle__check_object(c, file, field, v, var->kind, r);
 }
 
 /* ---- target: {"type": "function", "service", "function"} | {"type": "topic", "topic"} ---- */
@@ -176,11 +192,7 @@ static const bundle__key_t bundle__target_topic_keys[] = {
 static const bundle__kind_t bundle__target_function_kind = {bundle__target_function_keys, 0, NULL};
 static const bundle__kind_t bundle__target_topic_kind = {bundle__target_topic_keys, 0, NULL};
 
-static const struct {
-    const char *type;
-    bundle_target_t target;
-    const bundle__kind_t *kind;
-} bundle__targets[] = {
+static const bundle__variant_t bundle__targets[] = {
     {"function", BUNDLE_TARGET_FUNCTION, &bundle__target_function_kind},
     {"topic", BUNDLE_TARGET_TOPIC, &bundle__target_topic_kind},
 };
@@ -189,18 +201,13 @@ static void bundle__check_target(bundle__ctx_t *c, const char *file, const char 
                                  void *target)
 {
     bundle_route_t *r = target;
-    json_t *type = bundle__type_of(c, file, field, v);
-    if (!type) return;
-    for (size_t i = 0; i < sizeof bundle__targets / sizeof *bundle__targets; i++) {
-        if (strcmp(json_string_value(type), bundle__targets[i].type) == 0) {
-            r->target_type = bundle__targets[i].target;
-            bundle__check_object(c, file, field, v, bundle__targets[i].kind, r);
-            return;
-        }
-    }
-    char f[BUNDLE__FIELD_MAX];
-    bundle__field_key(f, field, "type");
-    bundle__err(c, file, f, type, "expected \"function\" or \"topic\"");
+    const bundle__variant_t *var =
+        bundle__variant_of(c, file, field, v, bundle__targets,
+                           sizeof bundle__targets / sizeof *bundle__targets,
+                           "\"function\" or \"topic\"");
+    if (!var) return;
+    r->target_type = (bundle_target_t)var->value;
+    bundle__check_object(c, file, field, v, var->kind, r);
 }
 
 /* ---- the route ---- */
