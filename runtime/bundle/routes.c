@@ -288,14 +288,14 @@ void bundle__check_routes(bundle__ctx_t *c, const char *file, const char *field,
 #define BUNDLE__FUNCTIONS_ARE_MAX (8 * (2 * BUNDLE_NAME_MAX + 3) + 64)
 
 /* "functions are A/b, C/d" or "the bundle has no function" into out[n]. */
-static void bundle__functions_are(const bundle__ctx_t *c, char *out, size_t n)
+static void bundle__functions_are(const bundle__ctx_t *c, char out[BUNDLE__FUNCTIONS_ARE_MAX])
 {
-    char known[BUNDLE__FUNCTIONS_ARE_MAX - 32];
-    bundle__list_keys(c->functions, known, sizeof known);
-    if (known[0])
-        snprintf(out, n, "functions are %s", known);
-    else
-        snprintf(out, n, "the bundle has no function");
+    static const char prefix[] = "functions are ";
+    memcpy(out, prefix, sizeof prefix - 1); /* the list goes straight after it: no copy */
+    bundle__list_keys(c->functions, out + sizeof prefix - 1,
+                      BUNDLE__FUNCTIONS_ARE_MAX - (sizeof prefix - 1));
+    if (!out[sizeof prefix - 1])
+        snprintf(out, BUNDLE__FUNCTIONS_ARE_MAX, "the bundle has no function");
 }
 
 /* Whether some function of the bundle has service `service` (NULL: any) and name `name`
@@ -325,7 +325,7 @@ static void bundle__check_function_ref(bundle__ctx_t *c, const char *file, const
     if (any_service && any_name) return;
     if (bundle__has_function(c, any_service ? NULL : service, any_name ? NULL : name)) return;
     char f[BUNDLE__FIELD_MAX], known[BUNDLE__FUNCTIONS_ARE_MAX];
-    bundle__functions_are(c, known, sizeof known);
+    bundle__functions_are(c, known);
     const char *key = any_name ? "service" : "function";
     bundle__field_key(f, field, key);
     json_t *v = json_object_get(obj, key);
