@@ -10,7 +10,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libuv1-dev libwolfssl-dev libsqlite3-dev libjansson-dev node-llhttp
-  liblua5.4-dev lua-cjson-dev
+  liblua5.4-dev lua-cjson-dev libarchive-dev
   curl openssl python3 ca-certificates
 )
 bench_packages=(nginx libnginx-mod-http-lua wrk hyperfine mosquitto linux-perf)

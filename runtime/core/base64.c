@@ -1,4 +1,4 @@
-/* base64.c: base64 decoding with a 256-entry table; strict, so that one text has one meaning. */
+/* base64.c: base64 decoding, strict so that one text has one meaning, and padded encoding. */
 #include "core/base64.h"
 #include "core/error.h"
 
@@ -38,4 +38,29 @@ int vg_base64_decode(const char *in, size_t n, unsigned char *out, size_t *outle
     if (acc != 0) return VG_EPARSE; /* trailing bits must be zero */
     *outlen = o;
     return 0;
+}
+
+static const char b64__alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+size_t vg_base64_encode(const unsigned char *in, size_t n, char *out)
+{
+    size_t o = 0, i = 0;
+    for (; i + 3 <= n; i += 3) {
+        unsigned long v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8 | in[i + 2];
+        out[o++] = b64__alphabet[v >> 18 & 63];
+        out[o++] = b64__alphabet[v >> 12 & 63];
+        out[o++] = b64__alphabet[v >> 6 & 63];
+        out[o++] = b64__alphabet[v & 63];
+    }
+    if (i < n) { /* one or two bytes left: two or three characters and padding */
+        unsigned long v = (unsigned long)in[i] << 16;
+        if (i + 1 < n) v |= (unsigned long)in[i + 1] << 8;
+        out[o++] = b64__alphabet[v >> 18 & 63];
+        out[o++] = b64__alphabet[v >> 12 & 63];
+        out[o++] = i + 1 < n ? b64__alphabet[v >> 6 & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    return o;
 }
