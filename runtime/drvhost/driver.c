@@ -17,11 +17,25 @@ extern char **environ;
 
 static void drvhost__start_later(drvhost_driver_t *d);
 
-static void on_timer_closed(uv_handle_t *h)
+/* Unlinks a removed driver from h->removing, tells its owner, frees it. */
+static void drvhost__removed(drvhost_driver_t *d)
 {
-    drvhost_driver_t *d = h->data;
-    d->host->open_handles--;
-    drvhost__check_done(d->host);
+    drvhost_t *h = d->host;
+    drvhost_driver_t **pp = &h->removing;
+    while (*pp && *pp != d)
+        pp = &(*pp)->next;
+    if (*pp) *pp = d->next;
+    if (d->removed) d->removed(d->removed_data, !d->killed);
+    drvhost__driver_free(d);
+}
+
+static void on_timer_closed(uv_handle_t *hd)
+{
+    drvhost_driver_t *d = hd->data;
+    drvhost_t *h = d->host;
+    h->open_handles--;
+    if (d->removing) drvhost__removed(d);
+    drvhost__check_done(h);
 }
 
 /* Once stopped for good during shutdown, the driver's timer is closed too. */
@@ -167,6 +181,7 @@ static void drvhost__start_later(drvhost_driver_t *d)
         delay *= 2;
     if (delay > cfg->driver_restart_max_ms) delay = cfg->driver_restart_max_ms;
     d->crashes++;
+    d->exits++;
     d->state = DRV_BACKOFF;
     if (d->crashes >= 3)
         vg_error(&d->host->ctx->log,
@@ -284,6 +299,7 @@ static void on_kill_deadline(uv_timer_t *t)
     if (d->state != DRV_RUNNING) return;
     vg_warn(&d->host->ctx->log, "driver %s ignored SIGTERM for %lld ms: SIGKILL", d->name,
             (long long)d->host->ctx->cfg.driver_stop_timeout_ms);
+    d->killed = 1;
     uv_kill(-(int)d->pid, SIGKILL);
 }
 

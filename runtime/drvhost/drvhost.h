@@ -30,6 +30,18 @@ void drvhost_start(drvhost_t *h);
  * notifyConfig. Returns 0 or VG_ENOENT. */
 int drvhost_set_config(drvhost_t *h, const char *name, const char *config);
 
+/* Stops driver `name` (SIGTERM, then SIGKILL after drivers.stop_timeout_ms) and forgets it:
+ * its devices go Offline, its calls in flight fail, its name may be added again at once.
+ * `done(data, clean)` runs (when not NULL) once its process has exited and its handles are
+ * closed; `clean` is 0 when SIGKILL was needed. Returns 0 or VG_ENOENT. */
+int drvhost_remove_driver(drvhost_t *h, const char *name, void (*done)(void *data, int clean),
+                          void *data);
+
+/* Health of driver `name`: its runs that ended without being asked to (crashes, spawn
+ * failures) since it was added into *exits, and whether its process is connected now into
+ * *connected (either may be NULL). Returns 0 or VG_ENOENT. */
+int drvhost_driver_health(const drvhost_t *h, const char *name, int64_t *exits, int *connected);
+
 /* Stops every driver: SIGTERM, then SIGKILL after drivers.stop_timeout_ms; closes the socket.
  * `done` runs when every process has exited and every handle is closed. */
 void drvhost_shutdown(drvhost_t *h, void (*done)(void *data), void *data);

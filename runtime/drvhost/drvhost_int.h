@@ -66,6 +66,11 @@ struct drvhost_driver {
     uv_timer_t timer; /* restart backoff, or the SIGKILL deadline while stopping */
     int stopping;     /* asked to stop: do not restart */
     int crashes;      /* consecutive short-lived runs */
+    int64_t exits;    /* runs that ended without being asked to (spawn failures included) */
+    int killed;       /* the stop needed SIGKILL */
+    int removing;     /* in h->removing: freed once its handles are closed */
+    void (*removed)(void *data, int clean); /* drvhost_remove_driver's callback */
+    void *removed_data;
     uint64_t started_at;
     int64_t pid;
     drvhost_conn_t *conn;
@@ -82,6 +87,7 @@ struct drvhost {
     int listening;
     char *socket_path;
     drvhost_driver_t *drivers;
+    drvhost_driver_t *removing; /* drivers being stopped by drvhost_remove_driver */
     drvhost_conn_t *conns;
     int shutting_down;
     void (*done)(void *);

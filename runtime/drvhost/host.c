@@ -365,6 +365,37 @@ int drvhost_set_config(drvhost_t *h, const char *name, const char *config)
     return 0;
 }
 
+int drvhost_remove_driver(drvhost_t *h, const char *name, void (*done)(void *data, int clean),
+                          void *data)
+{
+    drvhost_driver_t **pp = &h->drivers;
+    while (*pp && strcmp((*pp)->name, name) != 0)
+        pp = &(*pp)->next;
+    drvhost_driver_t *d = *pp;
+    if (!d) return VG_ENOENT;
+    *pp = d->next;
+    d->next = h->removing;
+    h->removing = d;
+    d->removing = 1;
+    d->removed = done;
+    d->removed_data = data;
+    if (d->conn) drvhost__conn_close(d->conn); /* its devices Offline, its calls failed now */
+    vg_info(&h->ctx->log, "driver %s: stopping it (removed)", d->name);
+    drvhost__driver_stop(d);
+    return 0;
+}
+
+int drvhost_driver_health(const drvhost_t *h, const char *name, int64_t *exits, int *connected)
+{
+    for (const drvhost_driver_t *d = h->drivers; d; d = d->next) {
+        if (strcmp(d->name, name) != 0) continue;
+        if (exits) *exits = d->exits;
+        if (connected) *connected = d->conn != NULL;
+        return 0;
+    }
+    return VG_ENOENT;
+}
+
 int drvhost_drivers_up(const drvhost_t *h)
 {
     int n = 0;
@@ -406,6 +437,10 @@ void drvhost_destroy(drvhost_t *h)
 {
     if (!h) return;
     for (drvhost_driver_t *d = h->drivers, *n; d; d = n) {
+        n = d->next;
+        drvhost__driver_free(d);
+    }
+    for (drvhost_driver_t *d = h->removing, *n; d; d = n) { /* only after a failed start */
         n = d->next;
         drvhost__driver_free(d);
     }

@@ -49,7 +49,8 @@ int fnhost_create(vg_ctx_t *ctx, things_t *things, bus_t *bus, fnhost_t **out)
 fnhost__fn_t *fnhost__find(fnhost_t *h, const char *service, const char *name)
 {
     for (fnhost__fn_t *fn = h->fns; fn; fn = fn->next)
-        if (strcmp(fn->service, service) == 0 && strcmp(fn->name, name) == 0) return fn;
+        if (!fn->retiring && strcmp(fn->service, service) == 0 && strcmp(fn->name, name) == 0)
+            return fn;
     return NULL;
 }
 
@@ -71,6 +72,7 @@ static void fn_free(fnhost__fn_t *fn)
     free(fn->handler);
     fnhost__timers_free(fn);
     json_decref(fn->env);
+    free(fn->top_error);
     free(fn);
 }
 
@@ -305,6 +307,89 @@ int fnhost_context_parse(const char *text, size_t len, json_t **out, char *err, 
     return 0;
 }
 
+/* --- retiring functions (deployments) ------------------------------------------------------ */
+
+#define FNHOST__REAP_MS 50
+enum { FNHOST__RETIRING = 1, FNHOST__RETIRED = 2 };
+
+static void on_handle_closed(uv_handle_t *handle);
+
+/* Whether a finished invocation of fn still waits in h->done for its callback. */
+static int fn_has_results(const fnhost_t *h, const fnhost__fn_t *fn)
+{
+    for (const fnhost__inv_t *inv = h->done; inv; inv = inv->next)
+        if (inv->fn == fn) return 1;
+    return 0;
+}
+
+/* Every FNHOST__REAP_MS while functions retire: a drained one has its state and handles
+ * closed; one closed at an earlier tick (its close callbacks have run since) is freed. */
+static void on_reap(uv_timer_t *t)
+{
+    fnhost_t *h = t->data;
+    int left = 0;
+    for (fnhost__fn_t **pp = &h->fns; *pp;) {
+        fnhost__fn_t *fn = *pp;
+        if (!fn->retiring) {
+            pp = &fn->next;
+            continue;
+        }
+        if (fn->retiring == FNHOST__RETIRED) {
+            *pp = fn->next;
+            vg_debug(&h->ctx->log, "%s/%s: retired version freed", fn->service, fn->name);
+            fn_free(fn);
+            continue;
+        }
+        left = 1;
+        if (!fn->queue && fn->nrunning == 0 && !fn_has_results(h, fn)) {
+            fnhost__state_close(fn); /* ends a long-running top level */
+            if (fn->idle_open) {
+                fn->idle_open = 0;
+                fn->idle.data = h;
+                uv_close((uv_handle_t *)&fn->idle, on_handle_closed);
+            }
+            if (!fn_has_results(h, fn)) fn->retiring = FNHOST__RETIRED;
+        }
+        pp = &fn->next;
+    }
+    if (!left) uv_timer_stop(t);
+}
+
+int fnhost_remove(fnhost_t *h, const char *service, const char *name)
+{
+    fnhost__fn_t *fn = fnhost__find(h, service, name);
+    if (!fn) return VG_ENOENT;
+    fn->retiring = FNHOST__RETIRING;
+    fnhost__timers_close(fn);
+    if (!h->reaper_open && !h->closing) {
+        uv_timer_init(h->ctx->loop, &h->reaper);
+        h->reaper.data = h;
+        h->reaper_open = 1;
+        h->handles++;
+    }
+    if (h->reaper_open && !uv_is_active((uv_handle_t *)&h->reaper))
+        uv_timer_start(&h->reaper, on_reap, FNHOST__REAP_MS, FNHOST__REAP_MS);
+    return 0;
+}
+
+int fnhost_load(fnhost_t *h, const char *service, const char *name, char *err, size_t errlen)
+{
+    fnhost__fn_t *fn = fnhost__find(h, service, name);
+    if (!fn) {
+        snprintf(err, errlen, "no function %s/%s", service, name);
+        return VG_ENOENT;
+    }
+    if (fn->L) return 0;
+    /* A long-running function's top level already ran (and failed) when it was added. */
+    int rc = fn->top_error ? VG_EINVAL : fnhost__state_open(fn);
+    if (rc == 0) {
+        fnhost__maybe_idle(fn);
+        return 0;
+    }
+    snprintf(err, errlen, "%s", fn->top_error ? fn->top_error : vg_strerror(rc));
+    return rc == VG_ENOMEM && !fn->top_error ? VG_ENOMEM : VG_EINVAL;
+}
+
 int64_t fnhost_memory_in_use(fnhost_t *h, const char *service, const char *name)
 {
     fnhost__fn_t *fn = fnhost__find(h, service, name);
@@ -362,6 +447,10 @@ void fnhost_shutdown(fnhost_t *h, fnhost_shutdown_fn done, void *data)
             fn->idle.data = h;
             uv_close((uv_handle_t *)&fn->idle, on_handle_closed);
         }
+    }
+    if (h->reaper_open) {
+        h->reaper_open = 0;
+        uv_close((uv_handle_t *)&h->reaper, on_handle_closed);
     }
     if (h->pump_open) {
         h->pump_open = 0;

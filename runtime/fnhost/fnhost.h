@@ -125,6 +125,20 @@ int fnhost_invoke_msg(fnhost_t *h, const char *service, const char *name, const 
  * everything is released (on a later loop iteration). Further invokes get VG_ECLOSED. */
 void fnhost_shutdown(fnhost_t *h, fnhost_shutdown_fn done, void *data);
 
+/* Retires function service/name (a deployment replaces or drops it): from now on it is out
+ * of every look-up, so invokes, routes and timers reach the function added under the same name
+ * next, if any; its timers stop; its queued and running invocations finish on it, then its
+ * state is closed and it is freed (a long-running function's top level ends once no handler
+ * invocation is left). Returns 0 or VG_ENOENT. */
+int fnhost_remove(fnhost_t *h, const char *service, const char *name);
+
+/* Loads function service/name now when it is not loaded: creates its state and runs its top
+ * level (after fnhost_start). Returns 0 when the state is open (the top level finished, or
+ * waits in a lecoresdk call), VG_EINVAL with the top level's error (message and traceback) in
+ * `err` when it raised or broke a limit, VG_ENOENT, VG_ENOMEM. An on-demand function loaded
+ * this way is unloaded after its idle time as usual. */
+int fnhost_load(fnhost_t *h, const char *service, const char *name, char *err, size_t errlen);
+
 /* Frees the host. Call only after fnhost_shutdown's done callback (the host owns an idle
  * handle from fnhost_create on). NULL is a no-op. */
 void fnhost_destroy(fnhost_t *h);

@@ -81,6 +81,8 @@ struct fnhost__fn {
     size_t ntimers;
     json_t *env;             /* object of strings, never NULL */
     int64_t refusal_logged_ms; /* refusals are logged at most once a second */
+    int retiring;    /* fnhost_remove: out of look-ups, freed once drained (fnhost.c) */
+    char *top_error; /* the last top-level error text (load failures), or NULL */
 };
 
 struct fnhost {
@@ -88,6 +90,8 @@ struct fnhost {
     things_t *things;
     bus_t *bus;
     fnhost__fn_t *fns;
+    uv_timer_t reaper; /* frees retired functions once drained (fnhost.c) */
+    int reaper_open;
     fnhost__inv_t *done, *done_tail; /* finished, callbacks to deliver */
     uv_idle_t pump;                  /* starts runnable invocations, delivers results */
     int pump_open;

@@ -279,6 +279,8 @@ static void inv_stopped(fnhost__inv_t *inv, int status, int nres)
     vg_error(log, "%s/%s%s: %s", fn->service, fn->name, inv->toplevel ? " (top level)" : "", text);
     const char *fnerr = inv->killed ? "Unhandled" : "Handled";
     if (inv->toplevel) {
+        free(fn->top_error);
+        fn->top_error = strdup(text);
         fnhost__finish(inv, fnerr, NULL, 0);
         vg_metrics_inc(fn->host->ctx->metrics, "verge_fn_errors_total", fn->label, 1);
         fnhost__state_close(fn); /* reloaded by the next invocation */

@@ -114,6 +114,28 @@ int things_add_product(things_t *t, const char *pk, const char *tsl_json, const 
     return 0;
 }
 
+int things_set_product(things_t *t, const char *pk, const char *tsl_json, const char *ext_info_json,
+                       char *err, size_t errlen)
+{
+    things__product_t *p = things__product(t, pk);
+    if (!p) return things_add_product(t, pk, tsl_json, ext_info_json, err, errlen);
+    things__tsl_t *tsl = NULL;
+    char *ext = NULL;
+    int rc = things__tsl_parse(pk, tsl_json, &tsl, err, errlen);
+    if (!rc) rc = things__ext_info(ext_info_json, &ext, err, errlen);
+    if (!rc && (rc = things__vec_push(&t->retired_tsls, p->tsl)) != 0)
+        things__fail(err, errlen, rc, "out of memory");
+    if (rc) {
+        things__tsl_free(tsl);
+        free(ext);
+        return rc;
+    }
+    p->tsl = tsl;
+    free(p->ext_info);
+    p->ext_info = ext;
+    return 0;
+}
+
 const char *things_product_tsl(things_t *t, const char *pk)
 {
     things__product_t *p = things__product(t, pk);
@@ -256,6 +278,24 @@ int things_add_device(things_t *t, const char *pk, const char *dn, const char *d
     return things_add_device_local(t, pk, dn, NULL, driver, tags, custom, err, errlen);
 }
 
+int things_remove_device(things_t *t, const char *pk, const char *dn)
+{
+    things_device_t *d = things_device_find(t, pk, dn);
+    if (!d) return VG_ENOENT;
+    if (things__vec_push(&t->retired, d)) return VG_ENOMEM;
+    things_device_set_offline(t, d);
+    things__map_del(&t->devices, &d->node);
+    things__map_del(&t->locals, &d->local_node);
+    for (size_t i = 0; i < t->devs.len; i++) {
+        if (t->devs.items[i] != d) continue;
+        memmove(&t->devs.items[i], &t->devs.items[i + 1],
+                (t->devs.len - i - 1) * sizeof t->devs.items[0]);
+        t->devs.len--;
+        break;
+    }
+    return 0;
+}
+
 things_device_t *things_device_find_cloud(things_t *t, const char *cloud_id)
 {
     things__node_t *n = cloud_id ? things__map_get(&t->devices, cloud_id, strlen(cloud_id)) : NULL;
@@ -326,6 +366,12 @@ void things__registry_free(things_t *t)
     for (size_t i = 0; i < t->devs.len; i++)
         things__device_free(t->devs.items[i]);
     things__vec_close(&t->devs);
+    for (size_t i = 0; i < t->retired.len; i++)
+        things__device_free(t->retired.items[i]);
+    things__vec_close(&t->retired);
+    for (size_t i = 0; i < t->retired_tsls.len; i++)
+        things__tsl_free(t->retired_tsls.items[i]);
+    things__vec_close(&t->retired_tsls);
     for (things__product_t *p = t->product_list, *next; p; p = next) {
         next = p->next;
         things__product_free(p);

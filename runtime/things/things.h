@@ -107,6 +107,13 @@ void things_destroy(things_t *t);
 int things_add_product(things_t *t, const char *pk, const char *tsl_json, const char *ext_info_json,
                        char *err, size_t errlen);
 
+/* Adds product `pk` as things_add_product does, or, when it exists, replaces its TSL and
+ * extension info (a deployment's new version): its devices are checked against the new TSL
+ * from then on. The old TSL stays readable until things_destroy (requests in flight may read
+ * it). Same returns as things_add_product, except VG_EEXIST. */
+int things_set_product(things_t *t, const char *pk, const char *tsl_json, const char *ext_info_json,
+                       char *err, size_t errlen);
+
 /* The TSL served to drivers as gw_TSL_<pk>: compact JSON with the derived get/set services; NULL
  * for an unknown product. Owned by things, valid until things_destroy. */
 const char *things_product_tsl(things_t *t, const char *pk);
@@ -136,6 +143,12 @@ int things_add_device(things_t *t, const char *pk, const char *dn, const char *d
 int things_add_device_local(things_t *t, const char *pk, const char *dn, const char *local_id,
                             const char *driver, json_t *tags, json_t *custom, char *err,
                             size_t errlen);
+
+/* Removes device pk/dn (a deployment's new version no longer has it, or changes it): it
+ * goes Offline and out of every look-up; its stored row and values stay in the database and
+ * come back when it is added again. Requests in flight for it still finish (the struct lives
+ * until things_destroy). Returns 0 or VG_ENOENT. */
+int things_remove_device(things_t *t, const char *pk, const char *dn);
 
 /* Look-ups, O(1). NULL when there is no such device. */
 things_device_t *things_device_find(things_t *t, const char *pk, const char *dn);

@@ -71,6 +71,9 @@ struct things {
     things__map_t devices; /* by cloud id */
     things__map_t locals;  /* by "<pk>/<local_id>" */
     things__vec_t devs;    /* things_device_t *, in the order added */
+    things__vec_t retired; /* removed devices and replaced TSLs: requests in flight and
+                              pending flushes may still read them; freed at destroy */
+    things__vec_t retired_tsls;
 
     /* cache.c */
     things__vec_t dirty;               /* things__entry_t * waiting for a flush */
@@ -117,6 +120,7 @@ things__entry_t *things__cache_entry(things_device_t *d, const char *id);
 void things__cache_touch_device(things_t *t, things_device_t *d);
 /* Frees d's cached values. */
 void things__cache_free_device(things_device_t *d);
+
 
 /* request.c */
 /* Answers every waiting request with SERVICE_UNREACHABLE and frees the port tickets. */

@@ -543,6 +543,60 @@ static void test_shutdown_answers_running_and_queued(void)
     fx_res_free(&b);
 }
 
+/* ---- retiring (deployments) ---------------------------------------------------------------- */
+
+static void test_remove_finishes_in_flight_on_old_version(void)
+{
+    fx_t f;
+    fx_open(&f);
+    CHECK_EQ_INT(fx_add(&f, "v",
+                        "local sdk = require('lecoresdk')\n"
+                        "function handler(e) sdk.sleep(100) return 'old' end"),
+                 0);
+    CHECK_EQ_INT(fx_add(&f, "loop",
+                        "local sdk = require('lecoresdk')\n"
+                        "function handler(e) return 'x' end\n"
+                        "while true do sdk.sleep(20) end\n"),
+                 0);
+    fx_res_t a = {0}, b = {0};
+    CHECK_EQ_INT(fnhost_invoke(f.host, "svc", "v", "", 0, NULL, 0, fx_done, &a, NULL), 0);
+    fx_res_t warm = {0};
+    CHECK_EQ_INT(fx_call(&f, "loop", "", &warm), 0); /* its top level now loops */
+    CHECK_EQ_INT(fnhost_remove(f.host, "svc", "v"), 0);
+    CHECK_EQ_INT(fnhost_remove(f.host, "svc", "v"), VG_ENOENT); /* out of look-ups already */
+    CHECK_EQ_INT(fnhost_remove(f.host, "svc", "loop"), 0);
+    CHECK_EQ_INT(fx_add(&f, "v", "function handler(e) return 'new' end"), 0);
+    CHECK_EQ_INT(fnhost_invoke(f.host, "svc", "v", "", 0, NULL, 0, fx_done, &b, NULL), 0);
+    CHECK(fx_run_until(&f, &b.done, 5000));
+    CHECK_EQ_STR(b.payload, "new");
+    CHECK(fx_run_until(&f, &a.done, 5000));
+    CHECK_EQ_STR(a.payload, "old"); /* started on the old version, finished there */
+    CHECK_EQ_STR(a.fnerr, "");
+    CHECK_EQ_INT(fx_call(&f, "loop", "", &warm), VG_ENOENT);
+    int never = 0;
+    fx_run_until(&f, &never, 300); /* the reaper frees both retired versions (ASan checks) */
+    fx_res_free(&a);
+    fx_res_free(&b);
+    fx_res_free(&warm);
+    fx_close(&f);
+}
+
+static void test_load_reports_top_level_error(void)
+{
+    fx_t f;
+    fx_open(&f);
+    char err[1024] = "";
+    CHECK_EQ_INT(fx_add(&f, "boom", "error('top level boom')\nfunction handler() end"), 0);
+    CHECK_EQ_INT(fnhost_load(f.host, "svc", "boom", err, sizeof err), VG_EINVAL);
+    CHECK(strstr(err, "top level boom") != NULL);
+    CHECK_EQ_INT(fx_add(&f, "fine", "function handler() return 'ok' end"), 0);
+    CHECK_EQ_INT(fnhost_load(f.host, "svc", "fine", err, sizeof err), 0);
+    CHECK_EQ_INT(fnhost_load(f.host, "svc", "fine", err, sizeof err), 0); /* loaded already */
+    CHECK(fnhost_memory_in_use(f.host, "svc", "fine") > 0);
+    CHECK_EQ_INT(fnhost_load(f.host, "svc", "nope", err, sizeof err), VG_ENOENT);
+    fx_close(&f);
+}
+
 /* clang-format off */
 VG_TEST_MAIN(
     VG_TEST(test_returns_payload)
@@ -563,5 +617,7 @@ VG_TEST_MAIN(
     VG_TEST(test_memory_accounting)
     VG_TEST(test_metrics)
     VG_TEST(test_shutdown_answers_running_and_queued)
+    VG_TEST(test_remove_finishes_in_flight_on_old_version)
+    VG_TEST(test_load_reports_top_level_error)
 )
 /* clang-format on */

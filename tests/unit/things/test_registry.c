@@ -256,11 +256,54 @@ static void test_device_state_survives_restart(void)
     fx_close(&f);
 }
 
+/* Deployments: a product's TSL replaced in place, a device removed and added back. */
+static void test_set_product_and_remove_device(void)
+{
+    fx_t f;
+    char err[512];
+    fx_init(&f);
+    CHECK_EQ_INT(things_set_product(f.t, FX_PK, FX_TSL, NULL, err, sizeof err), 0); /* adds */
+    const char *before = things_product_tsl(f.t, FX_PK);
+    CHECK(before && strstr(before, "\"properties\"") != NULL);
+    CHECK_EQ_INT(things_set_product(f.t, FX_PK, "{}", "{\"v\":2}", err, sizeof err), 0);
+    CHECK_EQ_INT(things_product_count(f.t), 1);
+    CHECK(strstr(things_product_tsl(f.t, FX_PK), "\"properties\"") == NULL);
+    CHECK_EQ_STR(things_product_ext_info(f.t, FX_PK), "{\"v\":2}");
+    CHECK(strstr(before, "\"properties\"") != NULL); /* the old text stays readable */
+    CHECK_EQ_INT(things_set_product(f.t, FX_PK, "{\"properties\":7}", NULL, err, sizeof err),
+                 VG_EINVAL);
+    CHECK_EQ_STR(things_product_ext_info(f.t, FX_PK), "{\"v\":2}"); /* unchanged */
+
+    CHECK_EQ_INT(things_add_device_local(f.t, FX_PK, "d1", "L1", "drv", NULL, NULL, err,
+                                         sizeof err),
+                 0);
+    CHECK_EQ_INT(things_add_device(f.t, FX_PK, "d2", "drv", NULL, NULL, err, sizeof err), 0);
+    things_device_t *d1 = things_device_find(f.t, FX_PK, "d1");
+    CHECK(d1 != NULL);
+    CHECK_EQ_INT(things_remove_device(f.t, FX_PK, "d1"), 0);
+    CHECK_EQ_INT(things_remove_device(f.t, FX_PK, "d1"), VG_ENOENT);
+    CHECK(things_device_find(f.t, FX_PK, "d1") == NULL);
+    CHECK(things_device_find_local(f.t, FX_PK, "L1") == NULL);
+    CHECK(things_device_find_cloud(f.t, FX_PK "_d1") == NULL);
+    CHECK_EQ_INT(things_device_count(f.t), 1);
+    CHECK_EQ_STR(things_device_name(d1), "d1"); /* still readable by requests in flight */
+    /* added again, by another driver and local id */
+    CHECK_EQ_INT(things_add_device_local(f.t, FX_PK, "d1", "L9", "drv2", NULL, NULL, err,
+                                         sizeof err),
+                 0);
+    things_device_t *again = things_device_find_local(f.t, FX_PK, "L9");
+    CHECK(again != NULL && again != d1);
+    CHECK_EQ_STR(things_device_driver(again), "drv2");
+    CHECK_EQ_INT(things_device_count(f.t), 2);
+    fx_close(&f);
+}
+
 /* clang-format off */
 VG_TEST_MAIN(
     VG_TEST(test_products)
     VG_TEST(test_device_add_errors)
     VG_TEST(test_device_fields)
     VG_TEST(test_device_state_survives_restart)
+    VG_TEST(test_set_product_and_remove_device)
 )
 /* clang-format on */
