@@ -10,12 +10,17 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #define LEDA__KEY_DRIVER     "gw_driverconfig_"
 #define LEDA__KEY_TSL        "gw_TSL_"
@@ -677,6 +682,15 @@ int leda_init(int worker_thread_nums)
         log_e(LEDA_TAG_NAME, "VERGE_DRIVER_SOCKET is not set: not started by verge?\n");
         return LE_ERROR_INVAILD_PARAM;
     }
+#ifdef __linux__
+    /* The runtime that started us is our parent: when it dies, even by SIGKILL, we get SIGTERM
+     * (the next runtime starts its own copy, so no orphan keeps serving the devices). */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() == 1) {
+        log_e(LEDA_TAG_NAME, "the runtime that started this driver is gone\n");
+        return LE_ERROR_SERVICE_UNREACHABLE;
+    }
+#endif
     pthread_mutex_lock(&leda__sdk.life_mu);
     if (leda__sdk.conn) {
         pthread_mutex_unlock(&leda__sdk.life_mu);
