@@ -112,6 +112,34 @@ const vg_config_option_t vg_config_options[] = {
     {"credentials.security_token", VG_CFG_STRING, "", VG__STR(cred_security_token), 0, 0, NULL,
      NULL, "The securityToken of temporary (STS) credentials; empty for long-term keys."},
 
+    {"deploy.max_bundle_bytes", VG_CFG_INT, "67108864", VG__NUM(deploy_max_bundle_bytes), 1024,
+     1073741824, NULL, "bytes",
+     "Largest uploaded bundle archive (.tar.gz); a larger upload gets 413 before it is read."},
+    {"deploy.max_unpacked_bytes", VG_CFG_INT, "268435456", VG__NUM(deploy_max_unpacked_bytes),
+     1024, 4294967296, NULL, "bytes",
+     "Most bytes a bundle may hold once unpacked (all its files); beyond, it is refused."},
+    {"deploy.max_files", VG_CFG_INT, "10000", VG__NUM(deploy_max_files), 1, 1000000, NULL, NULL,
+     "Most entries (files, directories, links) a bundle archive may hold."},
+    {"deploy.health_window_ms", VG_CFG_INT, "5000", VG__NUM(deploy_health_window_ms), 0,
+     3600000, NULL, "ms",
+     "After the switch, how long the new version is watched before it is committed; a driver "
+     "crash loop or a failing function in this time rolls it back."},
+    {"deploy.max_driver_restarts", VG_CFG_INT, "2", VG__NUM(deploy_max_driver_restarts), 0, 1000,
+     NULL, NULL,
+     "A new or changed driver that exits more often than this in the health window fails the "
+     "deployment."},
+    {"deploy.max_function_failures", VG_CFG_INT, "5", VG__NUM(deploy_max_function_failures), 0,
+     1000000, NULL, NULL,
+     "A function that breaks its limits (Unhandled) more often than this in the health window "
+     "fails the deployment."},
+    {"deploy.keep_versions", VG_CFG_INT, "3", VG__NUM(deploy_keep_versions), 1, 1000, NULL, NULL,
+     "Versions that ran whose files are kept for rollback, the running one included; older "
+     "ones are removed after a commit."},
+    {"deploy.trusted_keys", VG_CFG_STRING, "", VG__STR(deploy_trusted_keys), 0, 0, NULL, NULL,
+     "File of trusted Ed25519 public keys (one base64 key per line, # comments). Set: every "
+     "deployed bundle must carry a bundle.sig made with one of them (verge sign). Empty: "
+     "signatures are not required."},
+
     {"log.level", VG_CFG_ENUM, "info", VG__STR(log_level), 0, 0, "debug|info|warn|error", NULL,
      "Least severe level written to stderr."},
     {"log.format", VG_CFG_ENUM, "human", VG__STR(log_format), 0, 0, "human|json", NULL,

@@ -56,6 +56,15 @@ typedef struct vg_config {
     char cred_access_key_id[VG_CONFIG_STR_MAX];
     char cred_access_key_secret[VG_CONFIG_STR_MAX];
     char cred_security_token[VG_CONFIG_STR_MAX];
+    /* deploy */
+    int64_t deploy_max_bundle_bytes;   /* the uploaded .tar.gz */
+    int64_t deploy_max_unpacked_bytes; /* all its files, unpacked */
+    int64_t deploy_max_files;
+    int64_t deploy_health_window_ms;
+    int64_t deploy_max_driver_restarts;
+    int64_t deploy_max_function_failures;
+    int64_t deploy_keep_versions;
+    char deploy_trusted_keys[VG_CONFIG_STR_MAX]; /* file of Ed25519 public keys; "" none */
     /* log */
     char log_level[16];
     char log_format[16];

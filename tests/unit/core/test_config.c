@@ -134,7 +134,7 @@ static void test_drivers_and_things(void)
     /* An unknown section lists the sections of the table, the new ones included. */
     CHECK_EQ_INT(vg_config_load_string(&c, "{\"thing\":{}}", "t.json", err, sizeof err),
                  VG_ENOENT);
-    CHECK(strstr(err, "valid sections: server, limits, auth, drivers, events, things, credentials, log") != NULL);
+    CHECK(strstr(err, "valid sections: server, limits, auth, drivers, events, things, credentials, deploy, log") != NULL);
 }
 
 static void test_errors(void)
