@@ -34,6 +34,9 @@ static const struct {
     {"--context", offsetof(cli_opts_t, context)},
     {"--cacert", offsetof(cli_opts_t, cacert)},
     {"--fingerprint", offsetof(cli_opts_t, fingerprint)},
+    {"--timeout", offsetof(cli_opts_t, timeout)},
+    {"--limit", offsetof(cli_opts_t, limit)},
+    {"--key", offsetof(cli_opts_t, key)},
 };
 
 /* Flags without a value: each sets an int of cli_opts_t to 1. */
@@ -44,6 +47,7 @@ static const struct {
     {"-k", offsetof(cli_opts_t, insecure)},
     {"--insecure", offsetof(cli_opts_t, insecure)},
     {"--async", offsetof(cli_opts_t, async)},
+    {"--json", offsetof(cli_opts_t, json)},
 };
 
 #define CLI__N(a) (sizeof(a) / sizeof((a)[0]))

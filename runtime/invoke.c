@@ -1,38 +1,22 @@
 /* invoke.c: `verge invoke SERVICE/FUNCTION [PAYLOAD]`: calls a function on a running gateway
- * through POST /function/invoke (openapi/client, Basic credentials) and prints its result.
+ * through POST /function/invoke (gateway.c: openapi/client, Basic credentials) and prints its
+ * result.
  * Exit status: 0 the function ran, 1 it returned an error, 2 usage, 3 the call failed. */
 #include "cli.h"
 #include "client/client.h"
 #include "core/error.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define INVOKE_EXIT_FUNCTION 1 /* the function ran and returned functionError */
-#define INVOKE_EXIT_FAILED   3 /* connection, TLS, authentication or HTTP error */
 #define INVOKE_PAYLOAD_MAX   (16 * 1024 * 1024)
 
 static const char invoke__usage[] =
     "usage: verge invoke SERVICE/FUNCTION [PAYLOAD|-] [--gateway URL] [--user NAME] [--async]\n"
     "                    [--context JSON] [-k|--insecure | --cacert FILE | --fingerprint HEX]\n";
-
-/* Prints "verge invoke: <message>" and the usage; returns CLI_EXIT_USAGE. */
-static int invoke__usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int invoke__usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("verge invoke: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\n", stderr);
-    fputs(invoke__usage, stderr);
-    return CLI_EXIT_USAGE;
-}
 
 /* Reads all of stdin into a new NUL-terminated buffer. Returns it (*len set) or NULL with a
  * message printed. */
@@ -140,7 +124,7 @@ static int invoke__result(const cli_opts_t *o, const char *id, const client_repl
 odd:
     fprintf(stderr, "verge: %s: the gateway's reply has no %s: is it a verge gateway?\n", id,
             o->async ? "invocationId" : "result object");
-    return INVOKE_EXIT_FAILED;
+    return CLI_EXIT_FAILED;
 }
 
 int cmd_invoke(int argc, char **argv)
@@ -148,8 +132,15 @@ int cmd_invoke(int argc, char **argv)
     cli_opts_t o;
     int rc = cli_parse(argc, argv, &o);
     if (rc) return rc;
-    if (o.allow || o.bundle)
-        return invoke__usage_error("%s does not apply to invoke", o.allow ? "--allow" : "--bundle");
+    cli_gateway_t g;
+    if ((rc = cli_gateway_init(&g, &o, "invoke", invoke__usage))) return rc;
+    const char *other = o.timeout ? "--timeout"
+                        : o.limit ? "--limit"
+                        : o.key   ? "--key"
+                        : o.json  ? "--json"
+                                  : NULL;
+    if (other)
+        return cli_usage_error("invoke", invoke__usage, "%s does not apply to invoke", other);
     if (o.npositional < 1 || o.npositional > 2) {
         fputs(invoke__usage, stderr);
         return CLI_EXIT_USAGE;
@@ -160,34 +151,11 @@ int cmd_invoke(int argc, char **argv)
     char service[256];
     if (!slash || slash == id || !slash[1] || strchr(slash + 1, '/') ||
         (size_t)(slash - id) >= sizeof service)
-        return invoke__usage_error("\"%s\": expected SERVICE/FUNCTION, such as EdgeFC/helloworld",
-                                   id);
+        return cli_usage_error("invoke", invoke__usage,
+                               "\"%s\": expected SERVICE/FUNCTION, such as EdgeFC/helloworld", id);
     memcpy(service, id, (size_t)(slash - id));
     service[slash - id] = '\0';
     const char *function = slash + 1;
-
-    /* where and how to trust it */
-    char err[1024];
-    client_opts_t co = {.url = o.gateway ? o.gateway : CLIENT_DEFAULT_URL,
-                        .user = o.user ? o.user : "admin"};
-    client_url_t url;
-    unsigned char fp[32];
-    if (client_url_parse(co.url, &url, err, sizeof err))
-        return invoke__usage_error("--gateway: %s", err);
-    if ((o.insecure != 0) + (o.cacert != NULL) + (o.fingerprint != NULL) > 1)
-        return invoke__usage_error("%s", "-k, --cacert and --fingerprint exclude each other");
-    if (o.fingerprint && client_fingerprint_parse(o.fingerprint, fp, err, sizeof err))
-        return invoke__usage_error("--fingerprint: %s", err);
-    if (o.cacert && access(o.cacert, R_OK) != 0) {
-        snprintf(err, sizeof err, "%s: %s", o.cacert, strerror(errno));
-        return invoke__usage_error("--cacert %s", err);
-    }
-    co.trust = o.insecure      ? CLIENT_TRUST_INSECURE
-               : o.fingerprint ? CLIENT_TRUST_PIN
-               : o.cacert      ? CLIENT_TRUST_CAFILE
-                               : CLIENT_TRUST_SYSTEM;
-    co.cafile = o.cacert;
-    co.fingerprint = o.fingerprint;
 
     /* what to send */
     const char *payload = o.npositional == 2 ? o.positional[1] : "";
@@ -201,29 +169,16 @@ int cmd_invoke(int argc, char **argv)
     free(from_stdin);
     if (!params) return CLI_EXIT_USAGE;
 
-    char password[1024], prompt[1200];
-    snprintf(prompt, sizeof prompt, "Password for %s at %s: ", co.user, co.url);
-    if (cli_read_secret(prompt, password, sizeof password)) {
-        json_decref(params);
-        return CLI_EXIT_USAGE;
-    }
-    co.password = password;
-
-    client_t *c = NULL;
     client_reply_t rep = {0};
-    rc = client_create(&co, &c, err, sizeof err);
-    if (rc == 0) rc = client_call(c, "/function/invoke", params, &rep, err, sizeof err);
-    memset(password, 0, sizeof password);
-    client_destroy(c);
+    rc = cli_gateway_open(&g, 0);
+    if (rc == 0) rc = cli_gateway_call(&g, id, "/function/invoke", params, &rep);
+    cli_gateway_close(&g);
     json_decref(params);
-    if (rc) {
-        fprintf(stderr, "verge: %s: %s\n", id, err);
-        return INVOKE_EXIT_FAILED;
-    }
+    if (rc) return rc;
     if (rep.code != 200) {
         fprintf(stderr, "verge: %s: %s (%d)\n", id, rep.message, rep.code);
         client_reply_close(&rep);
-        return INVOKE_EXIT_FAILED;
+        return CLI_EXIT_FAILED;
     }
     rc = invoke__result(&o, id, &rep);
     client_reply_close(&rep);

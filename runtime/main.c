@@ -53,6 +53,33 @@ static const struct {
      "its result (Async: the invocation id); PAYLOAD \"-\" reads stdin; the certificate is "
      "checked against the system CAs unless --cacert DATA_DIR/tls/cert.pem, --fingerprint or "
      "-k; exit status 1 when the function returned an error, 3 when the call failed"},
+    {"deploy", cmd_deploy,
+     "PATH [--gateway URL] [--user NAME] [--timeout S] "
+     "[-k|--insecure|--cacert FILE|--fingerprint HEX]",
+     "deploy a bundle to a running gateway: PATH is a bundle directory (packed here) or a "
+     ".tar.gz; uploads it (POST /deploy/upload), prints each step of the deployment and its "
+     "outcome; exit status 0 once the new version runs, 1 when it failed or was rolled back "
+     "(the reason and every problem printed), 3 when the call failed or no outcome came "
+     "within --timeout (default 120 s); gateway, user, password and trust as for invoke"},
+    {"deployments", cmd_deployments,
+     "[--limit N] [--json] [--gateway URL] [--user NAME] "
+     "[-k|--insecure|--cacert FILE|--fingerprint HEX]",
+     "list the gateway's deployments, newest first (default 10, at most 100): id (* the "
+     "running one), bundle, version, status, origin, time (UTC) and reason; --json prints "
+     "the reply's data"},
+    {"rollback", cmd_rollback,
+     "[ID] [--gateway URL] [--user NAME] [--timeout S] "
+     "[-k|--insecure|--cacert FILE|--fingerprint HEX]",
+     "return the gateway to deployment ID, or without ID to the previous good version, and "
+     "follow it as deploy does"},
+    {"init", cmd_init, "DIR",
+     "write a bundle skeleton to DIR (new or empty): bundle.json, one on-demand function "
+     "EdgeFC/hello, an empty product and a README saying what to edit and how to deploy"},
+    {"keygen", cmd_keygen, "NAME",
+     "make an Ed25519 key pair for signing bundles: NAME.key (private, mode 0600) and NAME.pub "
+     "(list it in the file named by deploy.trusted_keys)"},
+    {"sign", cmd_sign, "DIR --key FILE",
+     "sign the bundle in DIR with the private key FILE (writes DIR/bundle.sig)"},
     {"config", cmd_config, "doc|defaults",
      "print the configuration reference (Markdown) or the default configuration (JSON)"},
     {"version", cmd_version, "", "print the version"},
@@ -70,7 +97,7 @@ static int cmd_help(int argc, char **argv)
         printf("  verge %s%s%s\n      %s\n", commands[i].name, *commands[i].usage ? " " : "",
                commands[i].usage, commands[i].summary);
     printf("\nenvironment: VERGE_ADMIN_PASSWORD (first start: admin's password), "
-           "VERGE_PASSWORD (passwd, invoke)\n");
+           "VERGE_PASSWORD (passwd, invoke, deploy, deployments, rollback)\n");
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "bundle/bundle.h"
 #include "bus/bus.h"
+#include "deploy/deploy.h"
 #include "drvhost/drvhost.h"
 #include "fnhost/fnhost.h"
 #include "router/router.h"
@@ -31,12 +32,12 @@ typedef struct verge {
     drvhost_t *drivers;
     fnhost_t *functions;
     router_t *router;
-    bundle_t *bundle;
+    deploy_t *deploy;
     tls_ctx_t *tls;
     api_t *api;
     http_server_t *http;
     uv_signal_t sigint, sigterm, sighup;
-    const char *bundle_dir; /* --bundle, re-read on SIGHUP */
+    const char *bundle_dir; /* --bundle, or NULL: the running deployment */
     uv_timer_t drain;
     int signals_open;
 } verge_t;
@@ -80,48 +81,19 @@ static void on_http_stopped(void *data)
     fnhost_shutdown(v->functions, on_functions_stopped, v);
 }
 
-/* SIGHUP: re-reads the bundle and sends each running driver whose config changed its new
- * config (its config-changed callback runs). Other changes of the bundle are not applied
- * here: they need a deployment or a restart, and the log says so. */
+/* SIGHUP: the running version's changed driver configs go to the running drivers. */
 static void on_sighup(uv_signal_t *s, int signum)
 {
     (void)signum;
     verge_t *v = s->data;
-    if (!v->bundle_dir) {
-        vg_info(&v->ctx.log, "SIGHUP: no bundle to reload");
-        return;
-    }
-    vg_buf_t errors;
-    vg_buf_init(&errors);
-    bundle_t *b = NULL;
-    if (bundle_load(v->bundle_dir, &b, &errors)) {
-        vg_error(&v->ctx.log, "SIGHUP: %s not reloaded, it has problems:\n%s", v->bundle_dir,
-                 errors.data ? errors.data : "out of memory");
-        vg_buf_close(&errors);
-        return;
-    }
-    vg_buf_close(&errors);
-    int changed = 0;
-    for (size_t i = 0; i < b->ndrivers; i++) {
-        const bundle_driver_t *old = bundle_driver(v->bundle, b->drivers[i].name);
-        char *now = bundle_driver_config(&b->drivers[i]);
-        char *was = old ? bundle_driver_config(old) : NULL;
-        if (now && was && strcmp(now, was) != 0 &&
-            drvhost_set_config(v->drivers, b->drivers[i].name, now) == 0) {
-            vg_info(&v->ctx.log, "SIGHUP: new config sent to driver %s", b->drivers[i].name);
-            changed++;
-        }
-        free(now);
-        free(was);
-    }
-    vg_info(&v->ctx.log,
-            "SIGHUP: %d driver config(s) changed; other changes to the bundle (products, "
-            "drivers, devices) take effect at the next start",
-            changed);
-    /* The reloaded bundle is what the next SIGHUP compares with (drivers it adds are not
-     * running: drvhost_set_config ignores them). */
-    bundle_destroy(v->bundle);
-    v->bundle = b;
+    deploy_reload_configs(v->deploy);
+}
+
+/* No deployment runs any more: now the API. */
+static void on_deploy_stopped(void *data)
+{
+    verge_t *v = data;
+    http_server_shutdown(v->http, on_http_stopped, v);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -134,77 +106,7 @@ static void on_signal(uv_signal_t *s, int signum)
     uv_close((uv_handle_t *)&v->sigint, on_closed_noop);
     uv_close((uv_handle_t *)&v->sigterm, on_closed_noop);
     uv_close((uv_handle_t *)&v->sighup, on_closed_noop);
-    http_server_shutdown(v->http, on_http_stopped, v);
-}
-
-/* Registers the bundle's products, devices and drivers. Returns 0, or 1 after logging. */
-static int verge__apply_bundle(verge_t *v)
-{
-    vg_ctx_t *ctx = &v->ctx;
-    const bundle_t *b = v->bundle;
-    char err[512];
-    for (size_t i = 0; i < b->nproducts; i++) {
-        const bundle_product_t *p = &b->products[i];
-        if (things_add_product(v->things, p->product_key, p->tsl, p->tsl_ext_info, err,
-                               sizeof err)) {
-            vg_error(&ctx->log, "%s: %s", p->tsl_path, err);
-            return 1;
-        }
-    }
-    for (size_t i = 0; i < b->ndrivers; i++) {
-        const bundle_driver_t *d = &b->drivers[i];
-        for (size_t k = 0; k < d->ndevices; k++) {
-            const bundle_device_t *dev = &d->devices[k];
-            if (things_add_device_local(v->things, dev->product_key, dev->device_name,
-                                        dev->local_name, d->name, dev->tags, dev->custom, err,
-                                        sizeof err)) {
-                vg_error(&ctx->log, "bundle.json: drivers[%zu].devices[%zu]: %s", i, k, err);
-                return 1;
-            }
-        }
-        char *config = bundle_driver_config(d);
-        int rc =
-            config ? drvhost_add_driver(v->drivers, d->name, d->exec, d->dir, config) : VG_ENOMEM;
-        free(config);
-        if (rc) {
-            vg_error(&ctx->log, "driver %s: %s", d->name, vg_strerror(rc));
-            return 1;
-        }
-    }
-    for (size_t i = 0; i < b->nfunctions; i++) {
-        const bundle_function_t *f = &b->functions[i];
-        fnhost_timer_t timers[FNHOST_TIMERS_MAX];
-        for (size_t k = 0; k < f->ntimers && k < FNHOST_TIMERS_MAX; k++)
-            timers[k] = (fnhost_timer_t){f->timers[k].every_ms, f->timers[k].cron,
-                                         f->timers[k].payload};
-        fnhost_spec_t spec = {
-            .service = f->service,
-            .name = f->name,
-            .code_path = f->code,
-            .handler = f->handler,
-            .memory_bytes = (size_t)f->memory_mb * 1024u * 1024u,
-            .timeout_ms = f->timeout_ms,
-            .concurrency = (int)f->concurrency,
-            .queue_max = (int)f->queue_max,
-            .mode = f->mode == BUNDLE_LONG_RUNNING ? FNHOST_LONG_RUNNING : FNHOST_ON_DEMAND,
-            .idle_unload_ms = f->idle_unload_ms,
-            .timers = timers,
-            .ntimers = f->ntimers,
-            .env = f->env,
-        };
-        if (fnhost_add(v->functions, &spec, err, sizeof err)) {
-            vg_error(&ctx->log, "bundle.json: functions[%zu]: %s", i, err);
-            return 1;
-        }
-    }
-    if (router_set(v->router, b->routes, b->nroutes, err, sizeof err)) {
-        vg_error(&ctx->log, "bundle.json: routes: %s", err);
-        return 1;
-    }
-    vg_info(&ctx->log,
-            "bundle %s %s: %zu product(s), %zu driver(s), %zu function(s), %zu route(s)",
-            b->name, b->version, b->nproducts, b->ndrivers, b->nfunctions, b->nroutes);
-    return 0;
+    deploy_shutdown(v->deploy, on_deploy_stopped, v);
 }
 
 /* Builds every module. Returns 0, or 1 after logging what failed. */
@@ -240,17 +142,28 @@ static int verge__start(verge_t *v)
         vg_error(&ctx->log, "%s", err);
         return 1;
     }
-    if (v->bundle && verge__apply_bundle(v)) return 1;
+    deploy_deps_t dd = {ctx, v->store, v->things, v->drivers, v->functions, v->router};
+    if (deploy_create(&dd, &v->deploy)) return 1;
+    if (deploy_start(v->deploy, v->bundle_dir, err, sizeof err)) {
+        if (v->bundle_dir) {
+            fprintf(stderr, "verge: cannot load the bundle %s:\n%s", v->bundle_dir, err);
+            return CLI_EXIT_USAGE;
+        }
+        vg_error(&ctx->log, "%s", err);
+        return 1;
+    }
     if (tls_ctx_create(ctx, &v->tls, err, sizeof err)) {
         vg_error(&ctx->log, "%s", err);
         return 1;
     }
-    api_deps_t deps = {ctx, v->auth, v->store, v->things, v->bus, v->functions, VERGE_VERSION};
+    api_deps_t deps = {ctx,          v->auth,       v->store, v->things, v->bus,
+                       v->functions, VERGE_VERSION, v->deploy};
     if (api_create(&deps, &v->api) ||
         http_server_create(ctx, v->tls, api_handle, v->api, &v->http)) {
         vg_error(&ctx->log, "out of memory");
         return 1;
     }
+    http_server_set_body_limit(v->http, api_body_limit);
     if (http_server_listen(v->http, err, sizeof err)) {
         vg_error(&ctx->log, "%s", err);
         return 1;
@@ -291,12 +204,12 @@ static void verge__stop(verge_t *v)
     api_destroy(v->api);
     http_server_destroy(v->http);
     router_destroy(v->router);
+    deploy_destroy(v->deploy);
     fnhost_destroy(v->functions);
     drvhost_destroy(v->drivers);
     bus_destroy(v->bus);
     tls_ctx_destroy(v->tls);
     store_close(v->store);
-    bundle_destroy(v->bundle);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -311,18 +224,20 @@ int cmd_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     verge_t v;
     memset(&v, 0, sizeof v);
-    if (o.bundle) {
+    if (o.bundle) { /* checked before anything is created (deploy_start loads it again) */
         vg_buf_t errors;
         vg_buf_init(&errors);
-        v.bundle_dir = o.bundle;
-        if (bundle_load(o.bundle, &v.bundle, &errors)) {
+        bundle_t *b = NULL;
+        if (bundle_load(o.bundle, &b, &errors)) {
             fprintf(stderr, "verge: cannot load the bundle %s:\n%s", o.bundle,
                     errors.data ? errors.data : "out of memory\n");
             vg_buf_close(&errors);
             return CLI_EXIT_USAGE;
         }
         vg_buf_close(&errors);
+        bundle_destroy(b);
     }
+    v.bundle_dir = o.bundle;
     uv_loop_init(&v.loop);
     if (vg_ctx_init(&v.ctx, &v.loop, &o.cfg)) {
         fprintf(stderr, "verge: out of memory\n");

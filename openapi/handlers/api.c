@@ -126,6 +126,11 @@ void api_reply_message(api_call_t *call, json_t *data, const char *message)
     vg__send(call, 200, message, data, NULL);
 }
 
+void api_reply_status(api_call_t *call, int status, json_t *data, const char *message)
+{
+    vg__send(call, status, message, data, NULL);
+}
+
 void api_error(api_call_t *call, int code, json_t *data, const char *extra_headers, const char *fmt,
                ...)
 {
@@ -155,6 +160,25 @@ int api_param_string(api_call_t *call, const char *name, int required, const cha
     }
     *out = json_string_value(v);
     return 0;
+}
+
+int api_param_int(api_call_t *call, const char *name, json_int_t def, json_int_t min,
+                  json_int_t max, json_int_t *out)
+{
+    json_t *v = call->params ? json_object_get(call->params, name) : NULL;
+    *out = def;
+    if (!v || json_is_null(v)) return 0;
+    if (json_is_integer(v) && json_integer_value(v) >= min && json_integer_value(v) <= max) {
+        *out = json_integer_value(v);
+        return 0;
+    }
+    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    api_error(call, 400, NULL, NULL,
+              "params.%s = %.64s: expected an integer from %" JSON_INTEGER_FORMAT
+              " to %" JSON_INTEGER_FORMAT " (or null)",
+              name, text ? text : "?", min, max);
+    free(text);
+    return -1;
 }
 
 /* Finds the route for the request; sets *path_known when the path exists for another method. */
@@ -305,7 +329,7 @@ void api_handle(void *app, http_request_t *req)
         }
         return;
     }
-    if (strcmp(req->method, "POST") == 0) {
+    if (strcmp(req->method, "POST") == 0 && call->route->body == API_ENVELOPE) {
         char err[256];
         if (api_envelope_parse(req->body, req->body_len, &call->root, err, sizeof err)) {
             api_error(call, 400, NULL, NULL, "%s", err);

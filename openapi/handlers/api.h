@@ -16,18 +16,25 @@
 typedef struct api api_t;
 typedef struct api_call api_call_t;
 typedef struct api_route api_route_t;
+typedef struct deploy deploy_t; /* runtime/deploy/deploy.h */
 
 typedef void (*api_handler_fn)(api_call_t *call);
 
 enum { API_PUBLIC = 0, API_AUTHED = 1 };
 
-/* One row of the route table (routes.c): a method and path, its handler and whether it needs
- * a logged-in user allowed to call `path`. POST routes take the JSON envelope. */
+/* What a route's body is: API_ENVELOPE, the JSON envelope (POST; GET routes have none), or
+ * API_UPLOAD, raw bytes the handler takes (http_request_take_body), allowed up to
+ * deploy.max_bundle_bytes (api_body_limit). */
+enum { API_ENVELOPE = 0, API_UPLOAD = 1 };
+
+/* One row of the route table (routes.c): a method and path, its handler, whether it needs a
+ * logged-in user allowed to call `path`, and what its body is. */
 struct api_route {
     const char *method;
     const char *path;
     api_handler_fn handler;
     int access; /* API_PUBLIC or API_AUTHED */
+    int body;   /* API_ENVELOPE or API_UPLOAD */
     const char *summary;
 };
 
@@ -54,6 +61,7 @@ typedef struct api_deps {
     bus_t *bus;
     fnhost_t *functions;
     const char *version;
+    deploy_t *deploy; /* NULL: deployments are not available (the /deploy calls answer 503) */
 } api_deps_t;
 
 /* Creates the API over its dependencies (borrowed, they must outlive it). Returns 0 and *out,
@@ -63,6 +71,10 @@ int api_create(const api_deps_t *deps, api_t **out);
 void api_destroy(api_t *api);
 /* The http_handler_fn to give http_server_create with the api as `app`. */
 void api_handle(void *app, http_request_t *req);
+/* The http_body_limit_fn to give http_server_set_body_limit (same `app`): the upload routes
+ * (POST /deploy/upload) may carry up to deploy.max_bundle_bytes when deployments are
+ * available; every other request keeps limits.max_body_bytes (returns 0). */
+size_t api_body_limit(void *app, const char *method, const char *path, const char **limit_name);
 /* The dependencies given to api_create. */
 const api_deps_t *api_deps(const api_t *api);
 
@@ -72,6 +84,10 @@ void api_reply(api_call_t *call, json_t *data, const char *extra_headers);
 
 /* Like api_reply with another message than "success" (still code 200). */
 void api_reply_message(api_call_t *call, json_t *data, const char *message);
+
+/* A success other than 200 (202 Accepted): replies {"code":status,"message":message,
+ * "data":data} with that HTTP status (data stolen) and frees the call. */
+void api_reply_status(api_call_t *call, int status, json_t *data, const char *message);
 
 /* The one writer of every error: replies {"code":code,"message":<formatted>,"data":data}
  * with HTTP status `code` (data stolen; NULL means JSON null) and frees the call. */
@@ -87,6 +103,12 @@ void api_reply_raw(api_call_t *call, int status, const char *content_type, const
  * call is then finished). Absent and optional: *out = NULL and 0. */
 int api_param_string(api_call_t *call, const char *name, int required, const char **out);
 
+/* Reads params.<name> as an integer into *out: `def` when absent or null. Answers 400 naming
+ * the field, the value and the range and returns -1 (the call is then finished) when it is
+ * something else or outside [min, max]. */
+int api_param_int(api_call_t *call, const char *name, json_int_t def, json_int_t min,
+                  json_int_t max, json_int_t *out);
+
 /* Copies the value of cookie `name` from the request's Cookie header into `out` (truncated to
  * outlen-1 bytes). Returns 1 when the cookie is present, else 0. */
 int api_cookie(const http_request_t *req, const char *name, char *out, size_t outlen);
@@ -96,7 +118,7 @@ int api_cookie(const http_request_t *req, const char *name, char *out, size_t ou
  * with a message naming the position or the field in `err`. */
 int api_envelope_parse(const char *body, size_t len, json_t **root, char *err, size_t errlen);
 
-/* Handlers (auth_api.c, ops_api.c). */
+/* Handlers (auth_api.c, ops_api.c, device_api.c, events_api.c, function_api.c, deploy_api.c). */
 void api_auth_login(api_call_t *call);
 void api_auth_logout(api_call_t *call);
 void api_ops_healthz(api_call_t *call);
@@ -109,5 +131,9 @@ void api_device_query(api_call_t *call);
 void api_device_invoke(api_call_t *call);
 void api_device_events(api_call_t *call);
 void api_function_invoke(api_call_t *call);
+void api_deploy_upload(api_call_t *call);
+void api_deploy_status(api_call_t *call);
+void api_deploy_list(api_call_t *call);
+void api_deploy_rollback(api_call_t *call);
 
 #endif

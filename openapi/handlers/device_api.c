@@ -42,27 +42,6 @@ static things_t *api__things(api_call_t *call)
     return api_deps(call->api)->things;
 }
 
-/* Reads params.<name> as an integer or null into *out (`def` when absent or null). Answers
- * 400 and returns -1 when it is something else or outside [min, max]. */
-static int api__param_int(api_call_t *call, const char *name, json_int_t def, json_int_t min,
-                          json_int_t max, json_int_t *out)
-{
-    json_t *v = call->params ? json_object_get(call->params, name) : NULL;
-    *out = def;
-    if (!v || json_is_null(v)) return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-        char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-        api_error(call, 400, NULL, NULL,
-                  "params.%s = %s: expected an integer from %" JSON_INTEGER_FORMAT
-                  " to %" JSON_INTEGER_FORMAT " (or null)",
-                  name, text ? text : "?", min, max);
-        free(text);
-        return -1;
-    }
-    *out = json_integer_value(v);
-    return 0;
-}
-
 /* Reads params.<name>, which must be a JSON value of `type` (required or not). */
 static int api__param_json(api_call_t *call, const char *name, json_type type, int required,
                            json_t **out)
@@ -133,8 +112,8 @@ void api_device_count(api_call_t *call)
 {
     api__filter_t f = {0};
     if (api_param_string(call, "productKey", 0, &f.pk) ||
-        api__param_int(call, "activeStatus", -1, 0, 1, &f.active) ||
-        api__param_int(call, "onlineStatus", -1, 0, 1, &f.online))
+        api_param_int(call, "activeStatus", -1, 0, 1, &f.active) ||
+        api_param_int(call, "onlineStatus", -1, 0, 1, &f.online))
         return;
     things_device_each(api__things(call), api__count_each, &f);
     api_reply(call, json_pack("{s:i}", "deviceCount", f.count), NULL);
@@ -208,8 +187,8 @@ void api_device_list(api_call_t *call)
         api__param_choice(call, "LocalState", api__local_states, &f.local_state) ||
         api__param_choice(call, "CloudState", api__cloud_states, &f.cloud_state) ||
         api__param_choice(call, "SortMethod", api__sorts, &sort) ||
-        api__param_int(call, "PageSize", 0, 0, 100000, &page_size) ||
-        api__param_int(call, "CurrentPage", 1, 1, INT32_MAX, &page))
+        api_param_int(call, "PageSize", 0, 0, 100000, &page_size) ||
+        api_param_int(call, "CurrentPage", 1, 1, INT32_MAX, &page))
         return;
     json_t *v = call->params ? json_object_get(call->params, "DeviceTags") : NULL;
     if (v && !json_is_null(v)) {

@@ -69,6 +69,7 @@ void conn__close(http_conn_t *c)
 {
     if (c->closing) return;
     c->closing = 1;
+    server__large_release(c->srv, c);
     http_request_t *req = c->req;
     c->req = NULL;
     if (req) {
@@ -198,6 +199,7 @@ static void conn__read_stop(http_conn_t *c)
 void conn__request_done(http_conn_t *c, int close_conn)
 {
     c->req = NULL;
+    server__large_release(c->srv, c);
     c->continue_sent = 0;
     if (close_conn || server__shutting_down(c->srv)) {
         conn__close_when_written(c);
@@ -422,6 +424,24 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         conn__process(c);
 }
 
+/* The parser's body hook: the server's limit for this request, and its one large upload at
+ * a time (the slot is held until the request is answered or the connection closes). */
+static void conn__body_hook(void *arg, const char *method, const char *path,
+                            http_body_decision_t *d)
+{
+    http_conn_t *c = arg;
+    const char *name = NULL;
+    size_t limit = server__body_limit(c->srv, method, path, &name);
+    if (limit == 0) return;
+    d->limit = limit;
+    if (name) d->limit_name = name;
+    if (limit > (size_t)vg__cfg(c)->max_body_bytes && server__large_take(c->srv, c)) {
+        d->refuse_status = 503;
+        d->refuse_msg = "another upload is being received; the gateway takes one at a time: "
+                        "retry when it is done";
+    }
+}
+
 void conn__start(http_conn_t *c)
 {
     c->tcp.data = c;
@@ -432,6 +452,7 @@ void conn__start(http_conn_t *c)
         (size_t)vg__cfg(c)->max_body_bytes,
     };
     http_parser_init(&c->parser, &lim);
+    http_parser_set_body_hook(&c->parser, conn__body_hook, c);
     vg_buf_init(&c->in);
     vg_buf_init(&c->out);
     uv_tcp_nodelay(&c->tcp, 1);

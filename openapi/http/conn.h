@@ -42,6 +42,13 @@ int server__shutting_down(const http_server_t *s);
 void server__dispatch(http_server_t *s, http_request_t *req);
 void server__tls_handshake(http_server_t *s, int ok);
 void server__alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+/* The body limit the server's hook gives (method, path); 0 when none is set or it gives 0. */
+size_t server__body_limit(http_server_t *s, const char *method, const char *path,
+                          const char **limit_name);
+/* Takes the server's one large-upload slot for `c`. Returns 0, or -1 when another connection
+ * holds it. Released by server__large_release (a no-op when `c` does not hold it). */
+int server__large_take(http_server_t *s, http_conn_t *c);
+void server__large_release(http_server_t *s, http_conn_t *c);
 const char *server__date(http_server_t *s);
 
 /* Starts a connection accepted on `s` (tcp already initialized and accepted). */

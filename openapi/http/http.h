@@ -62,6 +62,20 @@ typedef void (*http_handler_fn)(void *app, http_request_t *req);
 int http_server_create(vg_ctx_t *ctx, tls_ctx_t *tls, http_handler_fn handler, void *app,
                        http_server_t **out);
 
+/* Chooses the body limit of a request from its method and path (without the query) once its
+ * headers are complete: returns the largest body allowed in bytes, or 0 for
+ * limits.max_body_bytes, and may point *limit_name at the name of the option that sets it
+ * (the 413 message names it). */
+typedef size_t (*http_body_limit_fn)(void *app, const char *method, const char *path,
+                                     const char **limit_name);
+
+/* Installs `fn` (called with the server's `app`) for every request from now on; NULL removes
+ * it. A request given a limit above limits.max_body_bytes is a large upload, and the server
+ * receives one at a time: another one arriving while a large body is being received (or its
+ * request is being answered) gets 503 at its headers, before its body is read, so that
+ * unauthenticated clients cannot make the server buffer many large bodies at once. */
+void http_server_set_body_limit(http_server_t *s, http_body_limit_fn fn);
+
 /* Binds and listens on ctx->cfg.listen ("ADDR:PORT", "[v6]:PORT"). Returns 0, or a negative
  * VG_E* code with a message naming the address in `err`. */
 int http_server_listen(http_server_t *s, char *err, size_t errlen);
@@ -82,6 +96,10 @@ int http_server_connections(const http_server_t *s);
 
 /* Returns the value of header `name` (case-insensitive), or NULL. */
 const char *http_request_header(const http_request_t *req, const char *name);
+
+/* Moves the request's body into *out (which must be empty: initialized or closed), without a
+ * copy; req->body is then "" and body_len 0. Lets a handler keep a large upload. */
+void http_request_take_body(http_request_t *req, vg_buf_t *out);
 
 /* Sends a complete response and finishes the request. `extra_headers` is NULL or a block of
  * "Name: value\r\n" lines. Content-Length, Connection, Date and Server are added. Returns 0,

@@ -1,7 +1,8 @@
 /* parser.c: the request parser of parser.h. llhttp reports spans; we copy them into one
  * storage buffer per request (offsets while it grows, pointers once it is complete) and
  * enforce the limits from inside the callbacks, so an oversized request is refused before
- * it is buffered. */
+ * it is buffered. The body limit of each request is chosen, when a hook is set, once its
+ * headers are complete (uploads may be larger than limits.max_body_bytes). */
 #include "http/parser.h"
 #include "core/error.h"
 
@@ -91,6 +92,27 @@ static int on_span_complete(llhttp_t *ll)
     return vg__close_span(vg__p(ll));
 }
 
+/* 413, naming the option that sets the current request's limit. */
+static int vg__too_large(http_parser_t *p)
+{
+    p->error_status = 413;
+    snprintf(p->error_msg, sizeof p->error_msg, "request body exceeds %s (%zu bytes)",
+             p->body_limit_name, p->body_limit);
+    return -1;
+}
+
+/* Asks the body hook about the request whose headers just completed. The URL span is
+ * NUL-terminated in storage by now; its query is hidden for the call. */
+static void vg__body_hook(http_parser_t *p, llhttp_t *ll, http_body_decision_t *d)
+{
+    const char *method = llhttp_method_name((llhttp_method_t)llhttp_get_method(ll));
+    char *url = p->cur.storage.data ? p->cur.storage.data + p->url_off : NULL;
+    char *q = url ? strchr(url, '?') : NULL;
+    if (q) *q = '\0';
+    p->body_fn(p->body_arg, method, url ? url : "", d);
+    if (q) *q = '?';
+}
+
 static int on_headers_complete(llhttp_t *ll)
 {
     http_parser_t *p = vg__p(ll);
@@ -108,8 +130,19 @@ static int on_headers_complete(llhttp_t *ll)
         if (strcasecmp(name, "expect") == 0 && strcasecmp(value, "100-continue") == 0)
             p->expect_continue = 1;
     }
-    if ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > p->limits.max_body_bytes)
-        return vg__fail(p, 413, "request body exceeds limits.max_body_bytes");
+    http_body_decision_t d = {p->limits.max_body_bytes, "limits.max_body_bytes", 0, NULL};
+    if (p->body_fn) vg__body_hook(p, ll, &d);
+    if (d.refuse_status)
+        return vg__fail(p, d.refuse_status, d.refuse_msg ? d.refuse_msg : "request refused");
+    p->body_limit = d.limit;
+    p->body_limit_name = d.limit_name ? d.limit_name : "the body limit";
+    if ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > p->body_limit)
+        return vg__too_large(p);
+    /* A raised limit is one large upload at a time (the hook's rule): take its room at once
+     * rather than doubling towards it. */
+    if ((ll->flags & F_CONTENT_LENGTH) && p->body_limit > p->limits.max_body_bytes &&
+        vg_buf_reserve(&p->cur.body, (size_t)ll->content_length))
+        return vg__fail(p, 500, "out of memory");
     p->headers_done = 1;
     return 0;
 }
@@ -117,8 +150,7 @@ static int on_headers_complete(llhttp_t *ll)
 static int on_body(llhttp_t *ll, const char *at, size_t len)
 {
     http_parser_t *p = vg__p(ll);
-    if (p->cur.body.len + len > p->limits.max_body_bytes)
-        return vg__fail(p, 413, "request body exceeds limits.max_body_bytes");
+    if (p->cur.body.len + len > p->body_limit) return vg__too_large(p);
     return vg_buf_append(&p->cur.body, at, len) ? vg__fail(p, 500, "out of memory") : 0;
 }
 
@@ -146,11 +178,19 @@ void http_parser_init(http_parser_t *p, const http_parser_limits_t *limits)
 {
     memset(p, 0, sizeof *p);
     p->limits = *limits;
+    p->body_limit = limits->max_body_bytes;
+    p->body_limit_name = "limits.max_body_bytes";
     p->settings = vg__settings;
     llhttp_init(&p->ll, HTTP_REQUEST, &p->settings);
     p->ll.data = p;
     vg_buf_init(&p->cur.storage);
     vg_buf_init(&p->cur.body);
+}
+
+void http_parser_set_body_hook(http_parser_t *p, http_parser_body_fn fn, void *arg)
+{
+    p->body_fn = fn;
+    p->body_arg = arg;
 }
 
 void http_parsed_close(http_parsed_t *r)
@@ -240,6 +280,8 @@ void http_parser_next(http_parser_t *p)
     p->field_open = SPAN_NONE;
     p->url_off = 0;
     p->started = p->headers_done = p->complete = p->expect_continue = 0;
+    p->body_limit = p->limits.max_body_bytes;
+    p->body_limit_name = "limits.max_body_bytes";
     if (llhttp_get_errno(&p->ll) == HPE_PAUSED) llhttp_resume(&p->ll);
     else if (llhttp_get_errno(&p->ll) == HPE_PAUSED_UPGRADE) llhttp_resume_after_upgrade(&p->ll);
 }

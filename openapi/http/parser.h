@@ -16,6 +16,22 @@ typedef struct http_parser_limits {
     size_t max_body_bytes;
 } http_parser_limits_t;
 
+/* What a body hook (http_parser_set_body_hook) decides for one request once its headers are
+ * complete. On entry `limit` is limits.max_body_bytes and `limit_name` "limits.max_body_bytes";
+ * the hook may raise or lower the limit (naming the option that sets it, for the 413 message),
+ * or refuse the request before its body is read with `refuse_status` (an HTTP status) and
+ * `refuse_msg` (a string that outlives the parser's request). */
+typedef struct http_body_decision {
+    size_t limit;
+    const char *limit_name;
+    int refuse_status;
+    const char *refuse_msg;
+} http_body_decision_t;
+
+/* The hook: `method` and `path` (without the query) are valid during the call only. */
+typedef void (*http_parser_body_fn)(void *arg, const char *method, const char *path,
+                                    http_body_decision_t *d);
+
 typedef enum {
     HTTP_PARSE_MORE = 0, /* every byte consumed; send more */
     HTTP_PARSE_REQUEST,  /* a complete request is ready (see http_parser_take) */
@@ -39,6 +55,10 @@ typedef struct http_parser {
     llhttp_t ll;
     llhttp_settings_t settings;
     http_parser_limits_t limits;
+    http_parser_body_fn body_fn; /* NULL: every body has limits.max_body_bytes */
+    void *body_arg;
+    size_t body_limit;      /* the current request's, chosen when its headers are complete */
+    const char *body_limit_name;
     int started;            /* a byte of the current request has been seen */
     int headers_done;
     int complete;
@@ -55,6 +75,9 @@ typedef struct http_parser {
 
 /* Initializes `p` (caller-owned). */
 void http_parser_init(http_parser_t *p, const http_parser_limits_t *limits);
+/* Installs the hook that chooses the body limit of each later request of `p` once its
+ * headers are complete (NULL removes it). */
+void http_parser_set_body_hook(http_parser_t *p, http_parser_body_fn fn, void *arg);
 /* Frees what `p` holds. */
 void http_parser_close(http_parser_t *p);
 

@@ -13,6 +13,7 @@ static const struct {
 } vg__statuses[] = {
     {100, "Continue"},
     {200, "OK"},
+    {202, "Accepted"},
     {204, "No Content"},
     {302, "Found"},
     {400, "Bad Request"},
@@ -21,6 +22,7 @@ static const struct {
     {404, "Not Found"},
     {405, "Method Not Allowed"},
     {408, "Request Timeout"},
+    {409, "Conflict"},
     {413, "Payload Too Large"},
     {415, "Unsupported Media Type"},
     {421, "Too Many Connections"},
@@ -45,6 +47,14 @@ const char *http_request_header(const http_request_t *req, const char *name)
     for (int i = 0; i < req->nheaders; i++)
         if (strcasecmp(req->headers[i].name, name) == 0) return req->headers[i].value;
     return NULL;
+}
+
+void http_request_take_body(http_request_t *req, vg_buf_t *out)
+{
+    *out = req->body_buf_;
+    vg_buf_init(&req->body_buf_);
+    req->body = "";
+    req->body_len = 0;
 }
 
 static void vg__request_free(http_request_t *req)

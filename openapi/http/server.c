@@ -1,5 +1,6 @@
 /* server.c: the listening socket, admission (total and per-address connection limits),
- * the shared read buffer, the cached Date header and graceful shutdown. */
+ * the per-request body limit hook and its one large-upload slot, the shared read buffer, the
+ * cached Date header and graceful shutdown. */
 #define VG_LOG_MODULE "http"
 #include "http/conn.h"
 #include "core/error.h"
@@ -24,6 +25,8 @@ struct http_server {
     tls_ctx_t *tls;
     http_handler_fn handler;
     void *app;
+    http_body_limit_fn body_limit;
+    http_conn_t *large; /* the connection receiving (or being answered for) a large upload */
     uv_tcp_t listener;
     uv_timer_t grace;
     int listening, listener_closed, grace_started, shutting_down, done_called;
@@ -79,6 +82,29 @@ void server__alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     http_conn_t *c = h->data;
     /* One buffer serves every connection: reads are consumed before the callback returns. */
     *buf = uv_buf_init(c->srv->readbuf, READ_BUF_SIZE);
+}
+
+size_t server__body_limit(http_server_t *s, const char *method, const char *path,
+                          const char **limit_name)
+{
+    return s->body_limit ? s->body_limit(s->app, method, path, limit_name) : 0;
+}
+
+int server__large_take(http_server_t *s, http_conn_t *c)
+{
+    if (s->large && s->large != c) return -1;
+    s->large = c;
+    return 0;
+}
+
+void server__large_release(http_server_t *s, http_conn_t *c)
+{
+    if (s->large == c) s->large = NULL;
+}
+
+void http_server_set_body_limit(http_server_t *s, http_body_limit_fn fn)
+{
+    s->body_limit = fn;
 }
 
 const char *server__date(http_server_t *s)
@@ -138,6 +164,7 @@ static void vg__check_done(http_server_t *s);
 
 void server__conn_closed(http_server_t *s, http_conn_t *c)
 {
+    server__large_release(s, c);
     if (c->prev)
         c->prev->next = c->next;
     else

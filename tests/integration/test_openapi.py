@@ -116,11 +116,14 @@ def test_documented_paths_are_served():
     r = V.api("/thing/device/nothing", {}, cookie=st["cookie"])
     expect(r, 404)
     assert "no API at" in r.json["message"], r
-    for method, path, _ in doc_operations():
-        # events/get with {} is refused (400) before a stream could start
+    for method, path, op in doc_operations():
+        # events/get with {} is refused (400) before a stream could start; /deploy/upload
+        # refuses a JSON body (415) and /deploy/rollback has no earlier version here (404):
+        # any status the operation documents is an answer of the endpoint
         r = V.api(path, {} if method == "POST" else None, method=method, cookie=st["cookie"])
-        assert r.status != 404 and b"no API at" not in r.body, f"{method} {path}: {r!r}"
-        assert r.status in (200, 400), f"{method} {path}: {r!r}"
+        assert b"no API at" not in r.body, f"{method} {path}: {r!r}"
+        assert r.status in (200, 400) or str(r.status) in op.get("responses", {}), \
+            f"{method} {path}: {r!r}"
         other = "GET" if method == "POST" else "POST"
         r = V.api(path, {} if other == "POST" else None, method=other, cookie=st["cookie"])
         expect(r, 405)

@@ -1,5 +1,6 @@
 /* test_parser.c: the incremental request parser: whole, byte by byte, pipelined, the header
- * and body limits, malformed input and keep-alive rules. */
+ * and body limits, malformed input, keep-alive rules, and the body hook that chooses a
+ * request's body limit (or refuses it) once its headers are complete. */
 #include "http/parser.h"
 #include "vg_test.h"
 
@@ -117,5 +118,149 @@ static void test_keepalive_rules(void)
     http_parser_close(&p);
 }
 
+/* ---- the body hook: a per-request limit chosen once the headers are complete ---- */
+
+typedef struct hook_seen {
+    int calls;
+    char method[16], path[64];
+    int refuse; /* answer 503 instead of a limit */
+} hook_seen_t;
+
+/* Gives POST /upload a 100-byte limit named "deploy.max_bundle_bytes" (the default is 64). */
+static void upload_hook(void *arg, const char *method, const char *path, http_body_decision_t *d)
+{
+    hook_seen_t *h = arg;
+    h->calls++;
+    snprintf(h->method, sizeof h->method, "%s", method);
+    snprintf(h->path, sizeof h->path, "%s", path);
+    CHECK_EQ_INT(d->limit, 64);
+    CHECK_EQ_STR(d->limit_name, "limits.max_body_bytes");
+    if (strcmp(method, "POST") != 0 || strcmp(path, "/upload") != 0) return;
+    if (h->refuse) {
+        d->refuse_status = 503;
+        d->refuse_msg = "busy: one upload at a time";
+        return;
+    }
+    d->limit = 100;
+    d->limit_name = "deploy.max_bundle_bytes";
+}
+
+/* "POST PATH HTTP/1.1" with a Content-Length body of `n` bytes of 'x'. */
+static void post_with_body(char *out, size_t outlen, const char *path, size_t n)
+{
+    int k = snprintf(out, outlen, "POST %s HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n",
+                     path, n);
+    CHECK(k > 0 && (size_t)k + n < outlen);
+    memset(out + k, 'x', n);
+    out[(size_t)k + n] = '\0';
+}
+
+static http_parse_result_t hooked(hook_seen_t *h, const char *req, http_parser_t *p)
+{
+    size_t used;
+    http_parser_init(p, &lim);
+    http_parser_set_body_hook(p, upload_hook, h);
+    return feed_all(p, req, 13, &used);
+}
+
+static void test_body_hook_raises_the_limit_for_one_path(void)
+{
+    char req[512];
+    hook_seen_t h = {0};
+    http_parser_t p;
+    /* 80 bytes: over the default 64, within the 100 the hook gives /upload */
+    post_with_body(req, sizeof req, "/upload?v=2", 80);
+    CHECK_EQ_INT(hooked(&h, req, &p), HTTP_PARSE_REQUEST);
+    CHECK_EQ_INT(h.calls, 1);
+    CHECK_EQ_STR(h.method, "POST");
+    CHECK_EQ_STR(h.path, "/upload"); /* the query is hidden from the hook... */
+    http_parsed_t r;
+    http_parser_take(&p, &r);
+    CHECK_EQ_STR(r.path, "/upload");
+    CHECK_EQ_STR(r.query, "v=2"); /* ...and there again afterwards */
+    CHECK_EQ_INT(r.body.len, 80);
+    http_parsed_close(&r);
+    http_parser_close(&p);
+
+    /* the same body elsewhere keeps the default limit and its name */
+    post_with_body(req, sizeof req, "/other", 80);
+    CHECK_EQ_INT(hooked(&h, req, &p), HTTP_PARSE_ERROR);
+    CHECK_EQ_INT(p.error_status, 413);
+    CHECK(strstr(p.error_msg, "limits.max_body_bytes (64 bytes)") != NULL);
+    http_parser_close(&p);
+
+    /* a Content-Length over the raised limit: 413 at the headers, naming the option */
+    CHECK_EQ_INT(hooked(&h, "POST /upload HTTP/1.1\r\nContent-Length: 101\r\n\r\n", &p),
+                 HTTP_PARSE_ERROR);
+    CHECK_EQ_INT(p.error_status, 413);
+    CHECK(strstr(p.error_msg, "deploy.max_bundle_bytes (100 bytes)") != NULL);
+    http_parser_close(&p);
+
+    /* a chunked body is counted as it arrives: 70 + 40 > 100 */
+    char chunked[512];
+    snprintf(chunked, sizeof chunked,
+             "POST /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n46\r\n%070d\r\n"
+             "28\r\n%040d\r\n0\r\n\r\n",
+             0, 0);
+    CHECK_EQ_INT(hooked(&h, chunked, &p), HTTP_PARSE_ERROR);
+    CHECK_EQ_INT(p.error_status, 413);
+    CHECK(strstr(p.error_msg, "deploy.max_bundle_bytes") != NULL);
+    http_parser_close(&p);
+}
+
+static void test_body_hook_limit_is_per_request(void)
+{
+    /* pipelined: an 80-byte upload, then 80 bytes to another path, which is refused */
+    char a[256], b[256], both[512];
+    post_with_body(a, sizeof a, "/upload", 80);
+    post_with_body(b, sizeof b, "/other", 80);
+    snprintf(both, sizeof both, "%s%s", a, b);
+    hook_seen_t h = {0};
+    http_parser_t p;
+    http_parser_init(&p, &lim);
+    http_parser_set_body_hook(&p, upload_hook, &h);
+    size_t used, used2;
+    CHECK_EQ_INT(http_parser_feed(&p, both, strlen(both), &used), HTTP_PARSE_REQUEST);
+    CHECK_EQ_INT(used, strlen(a));
+    http_parsed_t r;
+    http_parser_take(&p, &r);
+    CHECK_EQ_INT(r.body.len, 80);
+    http_parsed_close(&r);
+    http_parser_next(&p);
+    CHECK_EQ_INT(http_parser_feed(&p, both + used, strlen(both) - used, &used2),
+                 HTTP_PARSE_ERROR);
+    CHECK_EQ_INT(p.error_status, 413);
+    CHECK_EQ_INT(h.calls, 2);
+    CHECK_EQ_STR(h.path, "/other");
+    http_parser_close(&p);
+
+    /* without a hook the default applies to /upload too */
+    http_parser_init(&p, &lim);
+    CHECK_EQ_INT(feed_all(&p, a, 5, &used), HTTP_PARSE_ERROR);
+    CHECK_EQ_INT(p.error_status, 413);
+    http_parser_close(&p);
+}
+
+static void test_body_hook_refuses_before_the_body(void)
+{
+    hook_seen_t h = {.refuse = 1};
+    http_parser_t p;
+    /* the headers alone are enough for the refusal: no body byte was sent */
+    CHECK_EQ_INT(hooked(&h, "POST /upload HTTP/1.1\r\nContent-Length: 50\r\n\r\n", &p),
+                 HTTP_PARSE_ERROR);
+    CHECK_EQ_INT(p.error_status, 503);
+    CHECK_EQ_STR(p.error_msg, "busy: one upload at a time");
+    CHECK_EQ_INT(p.cur.body.len, 0);
+    http_parser_close(&p);
+    /* other paths are not refused */
+    h.calls = 0;
+    CHECK_EQ_INT(hooked(&h, "POST /other HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", &p),
+                 HTTP_PARSE_REQUEST);
+    CHECK_EQ_INT(h.calls, 1);
+    http_parser_close(&p);
+}
+
 VG_TEST_MAIN(VG_TEST(test_simple_and_bytewise) VG_TEST(test_pipelined) VG_TEST(test_limits)
-                 VG_TEST(test_keepalive_rules))
+                 VG_TEST(test_keepalive_rules) VG_TEST(test_body_hook_raises_the_limit_for_one_path)
+                     VG_TEST(test_body_hook_limit_is_per_request)
+                         VG_TEST(test_body_hook_refuses_before_the_body))
