@@ -498,7 +498,7 @@ int64_t vg_cron_next(const vg_cron_t *c, int64_t after_ms)
         }
         w.minute = m;
         if (vg__cron_wall_cmp(&w, &stop) > 0) break;
-        time_t t;
+        time_t t = 0;
         if (vg__cron_instant(&w, &t) == 0 && (int64_t)t > after_s) return (int64_t)t * 1000;
         vg__cron_next_minute(&w); /* a DST gap, or a repeated minute already behind us */
     }
