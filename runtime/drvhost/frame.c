@@ -2,6 +2,7 @@
  * message is checked against a table of shapes (which fields each type needs, of which JSON
  * type) so handlers only ever see well-formed messages. */
 #include "drvhost/frame.h"
+#include "drvhost/json.h"
 #include "core/error.h"
 #include "core/json.h"
 
@@ -25,26 +26,45 @@ static size_t drvhost__len(const unsigned char *p)
     return (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | (size_t)p[3];
 }
 
-int drvhost_frame_feed(drvhost_frame_reader_t *r, const char *bytes, size_t len,
-                       int (*fn)(void *data, const char *frame, size_t len), void *arg, char *err,
-                       size_t errlen)
+/* Calls fn for every complete frame of `data` (`len` bytes) from its start; sets *used to the
+ * bytes of the frames handled. Returns what drvhost_frame_feed does. */
+static int drvhost__frames(const drvhost_frame_reader_t *r, const char *data, size_t len,
+                           int (*fn)(void *data, const char *frame, size_t len), void *arg,
+                           char *err, size_t errlen, size_t *used)
 {
-    if (vg_buf_append(&r->buf, bytes, len)) return VG_ENOMEM;
     size_t off = 0;
     int rc = 0;
-    while (r->buf.len - off >= 4) {
-        size_t n = drvhost__len((const unsigned char *)r->buf.data + off);
+    while (len - off >= 4) {
+        size_t n = drvhost__len((const unsigned char *)data + off);
         if (n == 0 || n > r->max_frame) {
             snprintf(err, errlen, "frame length %zu outside 1..%zu", n, r->max_frame);
             rc = VG_EPROTO;
             break;
         }
-        if (r->buf.len - off - 4 < n) break;
-        rc = fn(arg, r->buf.data + off + 4, n);
+        if (len - off - 4 < n) break;
+        rc = fn(arg, data + off + 4, n);
         off += 4 + n;
         if (rc) break;
     }
-    vg_buf_consume(&r->buf, off);
+    *used = off;
+    return rc;
+}
+
+int drvhost_frame_feed(drvhost_frame_reader_t *r, const char *bytes, size_t len,
+                       int (*fn)(void *data, const char *frame, size_t len), void *arg, char *err,
+                       size_t errlen)
+{
+    size_t used;
+    int rc;
+    if (r->buf.len == 0 && len > 0) { /* the usual case: frames are read where they are */
+        rc = drvhost__frames(r, bytes, len, fn, arg, err, errlen, &used);
+        if (rc != VG_EPROTO && used < len && vg_buf_append(&r->buf, bytes + used, len - used))
+            return VG_ENOMEM;
+        return rc;
+    }
+    if (vg_buf_append(&r->buf, bytes, len)) return VG_ENOMEM;
+    rc = drvhost__frames(r, r->buf.data, r->buf.len, fn, arg, err, errlen, &used);
+    vg_buf_consume(&r->buf, used);
     return rc;
 }
 
@@ -86,7 +106,7 @@ int drvhost_msg_parse(const char *frame, size_t len, drvhost_msg_t *m, char *err
 {
     memset(m, 0, sizeof *m);
     json_error_t je;
-    m->root = json_loadb(frame, len, JSON_REJECT_DUPLICATES, &je);
+    m->root = drvhost_json_loadb(frame, len, &je);
     if (!m->root) {
         snprintf(err, errlen, "frame is not JSON: %s at column %d", je.text, je.column);
         return VG_EPROTO;
@@ -138,6 +158,8 @@ int drvhost_msg_parse(const char *frame, size_t len, drvhost_msg_t *m, char *err
                                  "");
     }
     m->params = json_object_get(m->root, "params");
+    m->text = frame;
+    m->len = len;
     return 0;
 }
 

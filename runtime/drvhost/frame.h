@@ -19,9 +19,12 @@ typedef enum {
     DRVHOST_MSG_SIGNAL,
 } drvhost_msg_type_t;
 
-/* A validated message. Every pointer borrows from `root`. */
+/* A validated message. Every pointer borrows from `root`, but `text`, which borrows from the
+ * frame given to drvhost_msg_parse. */
 typedef struct drvhost_msg {
     json_t *root;
+    const char *text; /* the frame's JSON, `len` bytes (for handlers that pass a part on as is) */
+    size_t len;
     drvhost_msg_type_t type;
     int64_t seq;         /* call, reply */
     const char *method;  /* call, signal */
@@ -46,13 +49,15 @@ void drvhost_frame_reader_close(drvhost_frame_reader_t *r);
 /* Appends bytes and calls `fn(data, frame, len)` for every complete frame, in order. Stops at
  * the first frame whose callback returns non-zero (returns that value). Returns 0, VG_EPROTO
  * with `err` set for a zero or oversized length, or VG_ENOMEM. The callback may not feed the
- * same reader. */
+ * same reader. `frame` is valid during the callback only: it may point into `bytes` (frames
+ * are read where they are when nothing is buffered), and the bytes left over are copied. */
 int drvhost_frame_feed(drvhost_frame_reader_t *r, const char *bytes, size_t len,
                        int (*fn)(void *data, const char *frame, size_t len), void *data, char *err,
                        size_t errlen);
 
-/* Parses and validates one frame's JSON into *m (free with drvhost_msg_close). Returns 0, or
- * VG_EPROTO with a message naming the problem in `err`. */
+/* Parses and validates one frame's JSON into *m (free with drvhost_msg_close); m->text keeps
+ * pointing at `frame`, which must outlive *m. Returns 0, or VG_EPROTO with a message naming the
+ * problem in `err`. */
 int drvhost_msg_parse(const char *frame, size_t len, drvhost_msg_t *m, char *err, size_t errlen);
 void drvhost_msg_close(drvhost_msg_t *m);
 

@@ -4,6 +4,7 @@
  * things port through which device requests reach the driver (callServices). */
 #define VG_LOG_MODULE "drvhost"
 #include "drvhost/drvhost_int.h"
+#include "drvhost/json.h"
 #include "core/error.h"
 
 #include <stdlib.h>
@@ -114,12 +115,26 @@ static void m_disconnect(drvhost_driver_t *d, drvhost_msg_t *m)
 
 /* ---- signals from the driver -------------------------------------------------------------- */
 
+/* Finds the text of params.body in the frame, which things may publish as it is. Sets *raw
+ * to NULL when it cannot be found (a key written with escapes). */
+static void drvhost__body_text(const drvhost_msg_t *m, const char **raw, size_t *len)
+{
+    static const char *const path[] = {"params", "body", NULL};
+    if (!drvhost_json_find(m->text, m->len, path, raw, len)) {
+        *raw = NULL;
+        *len = 0;
+    }
+}
+
 static void s_properties(drvhost_driver_t *d, drvhost_msg_t *m)
 {
     things_device_t *dev = drvhost__device(d, m->params);
     json_t *body = json_object_get(m->params, "body");
+    const char *raw;
+    size_t len;
+    drvhost__body_text(m, &raw, &len);
     if (!dev || !things_device_is_online(dev) ||
-        things_report_properties(d->host->things, dev, body))
+        things_report_properties_raw(d->host->things, dev, body, raw, len))
         vg_debug(&d->host->ctx->log,
                  "driver %s: property report dropped (unknown or offline "
                  "device, or malformed body)",
@@ -131,8 +146,11 @@ static void s_event(drvhost_driver_t *d, drvhost_msg_t *m)
     things_device_t *dev = drvhost__device(d, m->params);
     const char *event = json_string_value(json_object_get(m->params, "event"));
     json_t *body = json_object_get(m->params, "body");
+    const char *raw;
+    size_t len;
+    drvhost__body_text(m, &raw, &len);
     if (!dev || !event || !things_device_is_online(dev) ||
-        things_report_event(d->host->things, dev, event, body))
+        things_report_event_raw(d->host->things, dev, event, body, raw, len))
         vg_debug(&d->host->ctx->log,
                  "driver %s: event report dropped (unknown or offline "
                  "device, or malformed body)",

@@ -201,11 +201,20 @@ void things_device_set_offline(things_t *t, things_device_t *d);
  * VG_EINVAL for a malformed body (nothing changed). A publish that fails (a routing loop) is
  * logged by the bus; the report still counts. */
 int things_report_properties(things_t *t, things_device_t *d, json_t *body);
+/* The same, given also `raw`, the JSON text `body` was parsed from (`raw_len` bytes; NULL for
+ * none): when it is already the compact JSON the body would be serialised to, those bytes are
+ * published as they are (what the SDK sends is), else the body is serialised. Subscribers get
+ * the same bytes either way. */
+int things_report_properties_raw(things_t *t, things_device_t *d, json_t *body, const char *raw,
+                                 size_t raw_len);
 /* An event report: `event` an identifier ([A-Za-z_][A-Za-z0-9_]{0,49}, not "property"),
  * `body` {"params":{"value":{...},"time":MS}} (time optional as above). Publishes the body's
  * compact JSON on /sys/<pk>/<dn>/thing/event/<event>/post. Returns 0 or VG_EINVAL (nothing
  * published). */
 int things_report_event(things_t *t, things_device_t *d, const char *event, json_t *body);
+/* The same with the body's text, as things_report_properties_raw takes it. */
+int things_report_event_raw(things_t *t, things_device_t *d, const char *event, json_t *body,
+                            const char *raw, size_t raw_len);
 
 /* ---- the property cache ----------------------------------------------------------------- */
 

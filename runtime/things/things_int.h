@@ -121,6 +121,12 @@ void things__cache_touch_device(things_t *t, things_device_t *d);
 /* Frees d's cached values. */
 void things__cache_free_device(things_device_t *d);
 
+/* report.c */
+/* Returns 1 when `text` (`len` bytes of valid JSON: text a parse accepted) is byte for byte what
+ * json_dumps(VG_JSON_FLAGS) writes for the value it parses to: no whitespace, no escape that
+ * json_dumps writes otherwise, integers and reals as json_dumps prints them. 0 otherwise, and
+ * for forms it does not vouch for (exponents, \u escapes). */
+int things__json_compact(const char *text, size_t len);
 
 /* request.c */
 /* Answers every waiting request with SERVICE_UNREACHABLE and frees the port tickets. */
