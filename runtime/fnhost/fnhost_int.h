@@ -81,6 +81,9 @@ struct fnhost__fn {
     size_t ntimers;
     json_t *env;             /* object of strings, never NULL */
     int64_t refusal_logged_ms; /* refusals are logged at most once a second */
+    /* its metric series, found at the first use (invoke.c); NULL until then */
+    vg_series_t *m_outcomes[4]; /* verge_fn_invocations_total: ok, handled, unhandled, refused */
+    vg_series_t *m_errors, *m_memory;
     int retiring;    /* fnhost_remove: out of look-ups, freed once drained (fnhost.c) */
     char *top_error; /* the last top-level error text (load failures), or NULL */
 };

@@ -7,51 +7,89 @@
 #include "core/log.h"
 #include "core/metrics.h"
 
-#include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- results ---------------------------------------------------------------------------- */
 
-static void count_outcome(fnhost__fn_t *fn, const char *outcome)
+/* Outcomes, in the order of fn->m_outcomes. */
+enum { OUTCOME_OK, OUTCOME_HANDLED, OUTCOME_UNHANDLED, OUTCOME_REFUSED };
+
+/* The series of metric `name` for fn with labels fn->label plus `extra` (may be NULL), found
+ * once and kept in *slot (series pointers are stable); NULL when it cannot be had (then the
+ * next call tries again). */
+static vg_series_t *fn_series(fnhost__fn_t *fn, vg_series_t **slot, const char *name,
+                              const char *extra)
 {
+    if (*slot) return *slot;
     char labels[sizeof fn->label + 32];
-    snprintf(labels, sizeof labels, "%s,outcome=\"%s\"", fn->label, outcome);
-    vg_metrics_inc(fn->host->ctx->metrics, "verge_fn_invocations_total", labels, 1);
-    if (strcmp(outcome, "ok") != 0)
-        vg_metrics_inc(fn->host->ctx->metrics, "verge_fn_errors_total", fn->label, 1);
+    snprintf(labels, sizeof labels, "%s%s%s", fn->label, extra ? "," : "", extra ? extra : "");
+    return *slot = vg_metrics_series(fn->host->ctx->metrics, name, labels);
+}
+
+static void count_error(fnhost__fn_t *fn)
+{
+    vg_series_t *s = fn_series(fn, &fn->m_errors, "verge_fn_errors_total", NULL);
+    if (s) s->value += 1;
+}
+
+static void count_outcome(fnhost__fn_t *fn, int outcome)
+{
+    static const char *const labels[] = {
+        [OUTCOME_OK] = "outcome=\"ok\"",
+        [OUTCOME_HANDLED] = "outcome=\"handled\"",
+        [OUTCOME_UNHANDLED] = "outcome=\"unhandled\"",
+        [OUTCOME_REFUSED] = "outcome=\"refused\"",
+    };
+    vg_series_t *s =
+        fn_series(fn, &fn->m_outcomes[outcome], "verge_fn_invocations_total", labels[outcome]);
+    if (s) s->value += 1;
+    if (outcome != OUTCOME_OK) count_error(fn);
 }
 
 static void update_gauge(fnhost__fn_t *fn)
 {
-    vg_metrics_set(fn->host->ctx->metrics, "verge_fn_memory_bytes", fn->label,
-                   (double)fn->mem_used);
+    vg_series_t *s = fn_series(fn, &fn->m_memory, "verge_fn_memory_bytes", NULL);
+    if (s) s->value = (double)fn->mem_used;
+}
+
+/* Writes `v` as `n` lowercase hex digits, zero-padded ("%0*" PRIx64 for a v that fits). */
+static void put_hex(char *out, uint64_t v, int n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = n - 1; i >= 0; i--, v >>= 4)
+        out[i] = digits[v & 15];
+}
+
+/* The payload stored with the invocation (one allocation holds both). */
+static char *inv_inline(fnhost__inv_t *inv)
+{
+    return (char *)(inv + 1);
 }
 
 fnhost__inv_t *fnhost__inv_new(fnhost__fn_t *fn, const void *payload, size_t len)
 {
-    fnhost__inv_t *inv = calloc(1, sizeof *inv);
+    if (len > SIZE_MAX - sizeof(fnhost__inv_t) - 1) return NULL;
+    fnhost__inv_t *inv = calloc(1, sizeof *inv + len + 1);
     if (!inv) return NULL;
-    inv->payload = malloc(len + 1);
-    if (!inv->payload) {
-        free(inv);
-        return NULL;
-    }
+    inv->payload = inv_inline(inv);
     if (len) memcpy(inv->payload, payload, len);
     inv->payload[len] = 0;
     inv->len = len;
     inv->fn = fn;
     inv->ref = LUA_NOREF;
     fnhost_t *h = fn->host;
-    snprintf(inv->id, sizeof inv->id, "%016" PRIx64 "%08" PRIx64, (uint64_t)uv_hrtime(),
-             ++h->seq & 0xffffffffu);
+    put_hex(inv->id, (uint64_t)uv_hrtime(), 16); /* "%016" PRIx64 "%08" PRIx64 */
+    put_hex(inv->id + 16, ++h->seq & 0xffffffffu, 8);
+    inv->id[24] = '\0';
     return inv;
 }
 
 void fnhost__inv_free(fnhost__inv_t *inv)
 {
     if (!inv) return;
-    free(inv->payload);
+    if (inv->payload != inv_inline(inv)) free(inv->payload);
     free(inv->topic);
     free(inv->source);
     json_decref(inv->invoker_context);
@@ -96,8 +134,10 @@ void fnhost__finish(fnhost__inv_t *inv, const char *fnerr, const char *payload, 
         fnhost__inv_free(inv);
         return;
     }
-    count_outcome(fn, !fnerr ? "ok" : strcmp(fnerr, "Handled") == 0 ? "handled" : "unhandled");
-    free(inv->payload);
+    count_outcome(fn, !fnerr                          ? OUTCOME_OK
+                      : strcmp(fnerr, "Handled") == 0 ? OUTCOME_HANDLED
+                                                      : OUTCOME_UNHANDLED);
+    if (inv->payload != inv_inline(inv)) free(inv->payload);
     inv->payload = result;
     inv->len = result ? len : 0;
     inv->outcome = fnerr ? (strcmp(fnerr, "Handled") == 0 ? 1 : 2) : 0;
@@ -282,7 +322,7 @@ static void inv_stopped(fnhost__inv_t *inv, int status, int nres)
         free(fn->top_error);
         fn->top_error = strdup(text);
         fnhost__finish(inv, fnerr, NULL, 0);
-        vg_metrics_inc(fn->host->ctx->metrics, "verge_fn_errors_total", fn->label, 1);
+        count_error(fn);
         fnhost__state_close(fn); /* reloaded by the next invocation */
     } else {
         fnhost__finish(inv, fnerr, text, msglen);
@@ -480,7 +520,7 @@ int fnhost__submit(fnhost_t *h, fnhost__inv_t *inv)
     fnhost__fn_t *fn = inv->fn;
     int free_slots = fn->concurrency - fn->nrunning;
     if (fn->nqueued >= fn->queue_max + (free_slots > 0 ? free_slots : 0)) {
-        count_outcome(fn, "refused");
+        count_outcome(fn, OUTCOME_REFUSED);
         int64_t now = vg_time_ms();
         if (now - fn->refusal_logged_ms >= 1000) { /* a flood must not flood the log too */
             fn->refusal_logged_ms = now;
