@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh: installs the Debian 12 packages verge needs to build, run and test, and only those
 # that are missing. `--bench` adds the benchmark peers (nginx with its Lua module, wrk,
-# hyperfine, mosquitto, perf, valgrind). Runs `apt-get update` once, and only when something has to be installed.
+# hyperfine, mosquitto, perf, valgrind, gnuplot-nox for the charts). Runs `apt-get update` once, and only when something has to be installed.
 # node and npm (tests/integration/test_openapi.py validates openapi/openapi.yaml with an npm
 # package) count as present when the commands exist, whichever package brought them: a
 # NodeSource nodejs provides npm itself and conflicts with Debian's npm package.
@@ -13,7 +13,7 @@ packages=(
   liblua5.4-dev lua-cjson-dev libarchive-dev
   curl openssl python3 ca-certificates
 )
-bench_packages=(nginx libnginx-mod-http-lua wrk hyperfine mosquitto linux-perf valgrind)
+bench_packages=(nginx libnginx-mod-http-lua wrk hyperfine mosquitto linux-perf valgrind gnuplot-nox)
 # command -> the Debian package that provides it, installed only when the command is missing
 command_packages=(node:nodejs npm:npm)
 
@@ -22,7 +22,7 @@ for arg in "$@"; do
     --bench) packages+=("${bench_packages[@]}") ;;
     -h|--help)
       echo "usage: scripts/deps.sh [--bench]"
-      echo "Installs the missing Debian packages verge needs (--bench: also nginx, wrk, hyperfine, mosquitto, perf, valgrind)."
+      echo "Installs the missing Debian packages verge needs (--bench: also nginx, wrk, hyperfine, mosquitto, perf, valgrind, gnuplot-nox)."
       exit 0 ;;
     *) echo "deps.sh: unknown argument '$arg' (usage: scripts/deps.sh [--bench])" >&2; exit 2 ;;
   esac
