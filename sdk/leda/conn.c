@@ -1,6 +1,11 @@
 /* conn.c: the driver side of docs/driver-protocol.md. One reader thread takes every frame:
  * replies wake the caller waiting for that seq, calls from the runtime go to a queue served by
- * the worker pool. Frames from the runtime are validated; bad ones are logged and skipped. */
+ * the worker pool. Frames from the runtime are validated; bad ones are logged and skipped.
+ * Frames to the runtime go through one bounded output buffer: a sender appends its frame and,
+ * when no other thread is writing, writes everything buffered with one write, again until the
+ * buffer is empty; frames appended meanwhile by other threads go out in that thread's next
+ * write. Idle, a frame is written by its own sender at once; under load, one write carries
+ * many frames. */
 #include "conn.h"
 
 #include "convert.h"
@@ -24,6 +29,8 @@
 #define LEDA__PROTOCOL_VERSION 1
 #define LEDA__QUEUE_MAX        4096 /* runtime calls waiting for a worker; more are refused */
 #define LEDA__RECV_CHUNK       16384
+#define LEDA__OUT_MAX          (256 * 1024) /* bytes buffered for writing; more wait for room */
+#define LEDA__DRAIN_MS         1000 /* how long a shutdown waits for buffered frames to go out */
 
 /* A call of the driver waiting for its reply; lives on the caller's stack. */
 typedef struct leda__pending {
@@ -43,7 +50,12 @@ typedef struct leda__job {
 
 struct leda__conn {
     int fd;
-    pthread_mutex_t send_mu; /* one frame at a time on the socket */
+    pthread_mutex_t out_mu;  /* guards out, batch, writing, out_failed */
+    pthread_cond_t out_room; /* out was taken or written, or writing failed (MONOTONIC) */
+    leda__bytes_t out;       /* whole frames not yet written, in the order they came */
+    leda__bytes_t batch;     /* what the writer is writing now (storage swapped with out) */
+    int writing;             /* a sender is writing: frames appended now are its to write */
+    int out_failed;          /* a write failed: the stream is unusable, senders fail fast */
     pthread_mutex_t mu;      /* guards everything down to `stopping` */
     pthread_cond_t replied;  /* a pending call is done (CLOCK_MONOTONIC) */
     pthread_cond_t work;     /* a job was queued, or the workers must stop */
@@ -113,27 +125,114 @@ static json_t *leda__frame(const char *type, json_int_t seq, const char *method,
     return f;
 }
 
-/* Sends frame `f` (borrowed). A failed write may leave half a frame behind, so the socket is
- * shut down then and the reader fails everything. Returns an le_error.h code. */
+/* Writes all `n` bytes; 0 or -1 (errno set). */
+static int leda__write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Appends the `len` bytes of whole frames to the output buffer, waiting while it holds
+ * LEDA__OUT_MAX bytes or more (a writer is taking them; its send times out after
+ * LEDA__CALL_TIMEOUT_MS when the runtime stops reading), then writes the buffer unless
+ * another sender is writing, which then writes these frames too, in order. A failed write may
+ * leave half a frame behind, so the socket is shut down then and the reader fails everything.
+ * Returns LE_SUCCESS (written, or handed to the writing sender), LE_ERROR_SERVICE_UNREACHABLE
+ * (a write failed, now or before) or LE_ERROR_ALLOCATING_MEM (nothing appended). */
+static int leda__put(leda__conn_t *c, const unsigned char *frame, size_t len)
+{
+    pthread_mutex_lock(&c->out_mu);
+    while (!c->out_failed && c->out.len > 0 && c->out.len + len > LEDA__OUT_MAX)
+        pthread_cond_wait(&c->out_room, &c->out_mu);
+    if (c->out_failed) {
+        pthread_mutex_unlock(&c->out_mu);
+        return LE_ERROR_SERVICE_UNREACHABLE;
+    }
+    if (c->out.cap - c->out.len < len) {
+        size_t cap = c->out.cap ? c->out.cap : 4096;
+        while (cap - c->out.len < len)
+            cap *= 2;
+        unsigned char *p = realloc(c->out.data, cap);
+        if (!p) {
+            pthread_mutex_unlock(&c->out_mu);
+            return LE_ERROR_ALLOCATING_MEM;
+        }
+        c->out.data = p;
+        c->out.cap = cap;
+    }
+    memcpy(c->out.data + c->out.len, frame, len);
+    c->out.len += len;
+    if (c->writing) { /* the writing sender takes it with its next write */
+        pthread_mutex_unlock(&c->out_mu);
+        return LE_SUCCESS;
+    }
+    c->writing = 1;
+    int rc = LE_SUCCESS, first = 1;
+    while (c->out.len > 0 && !c->out_failed) {
+        leda__bytes_t b = c->batch; /* take the buffer; appenders get the emptied one */
+        c->batch = c->out;
+        c->out = b;
+        c->out.len = 0;
+        pthread_cond_broadcast(&c->out_room);
+        pthread_mutex_unlock(&c->out_mu);
+        int w = leda__write_all(c->fd, c->batch.data, c->batch.len);
+        int err = errno;
+        pthread_mutex_lock(&c->out_mu);
+        c->batch.len = 0;
+        if (w != 0) {
+            log_e(LEDA_TAG_NAME, "writing to the runtime failed: %s\n", strerror(err));
+            c->out_failed = 1;
+            c->out.len = 0; /* frames after a broken one cannot be read: dropped */
+            shutdown(c->fd, SHUT_RDWR);
+            pthread_cond_broadcast(&c->out_room);
+            if (first) rc = LE_ERROR_SERVICE_UNREACHABLE; /* this sender's frame was in it */
+        }
+        first = 0;
+    }
+    c->writing = 0;
+    pthread_cond_broadcast(&c->out_room); /* for leda__drain() */
+    pthread_mutex_unlock(&c->out_mu);
+    return rc;
+}
+
+/* Waits until every frame handed to a writing sender is written, writing failed, or
+ * LEDA__DRAIN_MS passed (a runtime that stops reading must not hold up a close). */
+static void leda__drain(leda__conn_t *c)
+{
+    struct timespec deadline = leda__deadline(LEDA__DRAIN_MS);
+    pthread_mutex_lock(&c->out_mu);
+    while (c->writing && !c->out_failed)
+        if (pthread_cond_timedwait(&c->out_room, &c->out_mu, &deadline) == ETIMEDOUT) break;
+    pthread_mutex_unlock(&c->out_mu);
+}
+
+/* Sends frame `f` (borrowed) through leda__put(). Returns an le_error.h code. */
 static int leda__send(leda__conn_t *c, json_t *f)
 {
     if (!f) return LE_ERROR_ALLOCATING_MEM;
-    int rc = leda__wire_send(c->fd, &c->send_mu, f);
-    if (rc == LEDA__WIRE_ERROR) {
-        log_e(LEDA_TAG_NAME, "writing to the runtime failed: %s\n", strerror(errno));
-        shutdown(c->fd, SHUT_RDWR);
-    }
+    unsigned char *buf;
+    size_t len;
+    int rc = leda__wire_encode(f, &buf, &len);
     switch (rc) {
     case 0:
-        return LE_SUCCESS;
+        break;
     case LEDA__WIRE_TOO_LARGE:
         log_e(LEDA_TAG_NAME, "message larger than %d bytes not sent\n", LEDA__WIRE_MAX);
         return LE_ERROR_INVAILD_PARAM;
-    case LEDA__WIRE_NOMEM:
-        return LE_ERROR_ALLOCATING_MEM;
     default:
-        return LE_ERROR_SERVICE_UNREACHABLE;
+        return LE_ERROR_ALLOCATING_MEM;
     }
+    rc = leda__put(c, buf, len);
+    free(buf);
+    return rc;
 }
 
 /* Answers call `seq` with `code` and `params` (stolen; NULL gives {}). */
@@ -220,6 +319,11 @@ static void leda__fail_all(leda__conn_t *c)
     }
     pthread_cond_broadcast(&c->replied);
     pthread_mutex_unlock(&c->mu);
+    pthread_mutex_lock(&c->out_mu);
+    c->out_failed = 1; /* later frames fail fast; one being written fails with the socket */
+    c->out.len = 0;
+    pthread_cond_broadcast(&c->out_room);
+    pthread_mutex_unlock(&c->out_mu);
     shutdown(c->fd, SHUT_RDWR);
 }
 
@@ -439,7 +543,10 @@ static void leda__conn_free(leda__conn_t *c)
     pthread_cond_destroy(&c->work);
     pthread_cond_destroy(&c->replied);
     pthread_mutex_destroy(&c->mu);
-    pthread_mutex_destroy(&c->send_mu);
+    pthread_cond_destroy(&c->out_room);
+    pthread_mutex_destroy(&c->out_mu);
+    free(c->out.data);
+    free(c->batch.data);
     free(c->workers);
     free(c);
 }
@@ -456,7 +563,8 @@ static leda__conn_t *leda__conn_new(const leda__conn_opts_t *o)
         return NULL;
     }
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_mutex_init(&c->send_mu, NULL);
+    pthread_mutex_init(&c->out_mu, NULL);
+    pthread_cond_init(&c->out_room, &attr);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->replied, &attr);
     pthread_cond_init(&c->work, NULL);
@@ -575,9 +683,23 @@ int leda__conn_signal(leda__conn_t *c, const char *method, json_t *params)
     return rc;
 }
 
+int leda__conn_signal_frame(leda__conn_t *c, const unsigned char *frame, size_t len)
+{
+    int closed = 1;
+    if (c) {
+        pthread_mutex_lock(&c->mu);
+        closed = c->closed;
+        pthread_mutex_unlock(&c->mu);
+    }
+    if (closed) return LE_ERROR_SERVICE_UNREACHABLE;
+    return leda__put(c, frame, len);
+}
+
 void leda__conn_shutdown(leda__conn_t *c)
 {
-    if (c) leda__fail_all(c);
+    if (!c) return;
+    leda__drain(c);
+    leda__fail_all(c);
 }
 
 void leda__conn_close(leda__conn_t *c)

@@ -5,6 +5,7 @@
 #define LEDA_CONN_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 #define LEDA__CALL_TIMEOUT_MS    10000 /* a call's reply deadline, as the original's D-Bus calls */
 #define LEDA__CONNECT_TIMEOUT_MS 5000  /* how long to retry connect() while the runtime binds */
@@ -45,13 +46,26 @@ int leda__conn_open(const leda__conn_opts_t *opts, leda__conn_t **out);
 int leda__conn_call(leda__conn_t *c, const char *method, json_t *params, int timeout_ms, int *code,
                     json_t **result);
 
-/* Sends signal `method` with `params` (stolen). Returns LE_SUCCESS once it is written,
- * LE_ERROR_SERVICE_UNREACHABLE, LE_ERROR_INVAILD_PARAM (too large) or
- * LE_ERROR_ALLOCATING_MEM. */
+/* Frames to the runtime, calls, replies and signals alike, go out in the order their senders
+ * handed them over (so a thread's frames never overtake each other) through one output
+ * buffer of at most 256 KiB: a sender whose frame does not fit waits for the writing sender
+ * to take the buffer. When no other thread is writing, a sender writes its frame (and
+ * whatever was appended meanwhile) itself before returning; when one is, it appends its frame
+ * and returns, and the writing thread writes it with its next write(). */
+
+/* Sends signal `method` with `params` (stolen). Returns LE_SUCCESS once it is written or
+ * handed to the thread writing, LE_ERROR_SERVICE_UNREACHABLE (closed, or a write failed),
+ * LE_ERROR_INVAILD_PARAM (too large) or LE_ERROR_ALLOCATING_MEM. */
 int leda__conn_signal(leda__conn_t *c, const char *method, json_t *params);
 
-/* Shuts the socket down: pending and later calls fail with LE_ERROR_SERVICE_UNREACHABLE.
- * Idempotent; threads keep running until leda__conn_close(). */
+/* Sends the `len` bytes of `frame`, one or more whole frames (length and body) made by the
+ * caller, as leda__conn_signal() sends one. Returns what leda__conn_signal() does, but never
+ * LE_ERROR_INVAILD_PARAM: the caller has checked the size. */
+int leda__conn_signal_frame(leda__conn_t *c, const unsigned char *frame, size_t len);
+
+/* Waits (up to a second) for the frames already handed to a writing thread to be written,
+ * then shuts the socket down: pending and later calls fail with
+ * LE_ERROR_SERVICE_UNREACHABLE. Idempotent; threads keep running until leda__conn_close(). */
 void leda__conn_shutdown(leda__conn_t *c);
 
 /* Shuts down, joins the reader and the workers (waiting for running handlers), drops queued

@@ -1,12 +1,15 @@
-/* convert.c: leda_device_data_t <-> JSON conversions, the TSL type table and the call replies
- * of libleda_sdk_c. The rules are the original SDK's (SDK-FACTS §3.1, §3.3); where the original
- * read out of bounds or crashed, these functions fail cleanly instead (see convert.h). */
+/* convert.c: leda_device_data_t <-> JSON conversions, property report frames written without
+ * a tree, the TSL type table and the call replies of libleda_sdk_c. The rules are the
+ * original SDK's (SDK-FACTS §3.1, §3.3); where the original read out of bounds or crashed,
+ * these functions fail cleanly instead (see convert.h). */
 #include "convert.h"
 
 #include "le_error.h"
+#include "wire.h"
 
 #include <limits.h>
 #include <math.h> /* isfinite: a macro, no libm needed */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +204,222 @@ json_t *leda__report_event_json(const leda_device_data_t *d, int n, int64_t time
         return NULL;
     }
     return obj;
+}
+
+/* ---- property report frames without a tree ---------------------------------------------- */
+
+/* Makes room for `n` more bytes. Returns 0 or -1 (out of memory). */
+static int leda__bytes_room(leda__bytes_t *b, size_t n)
+{
+    if (b->cap - b->len >= n) return 0;
+    size_t cap = b->cap ? b->cap : 512;
+    while (cap - b->len < n) {
+        if (cap > SIZE_MAX / 2) return -1;
+        cap *= 2;
+    }
+    unsigned char *p = realloc(b->data, cap);
+    if (!p) return -1;
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int leda__bytes_put(leda__bytes_t *b, const void *p, size_t n)
+{
+    if (leda__bytes_room(b, n) != 0) return -1;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+#define LEDA__PUT_LIT(b, lit) leda__bytes_put((b), (lit), sizeof(lit) - 1)
+
+/* 1 when the `len` bytes of `s` are all ASCII (below 0x80), else 0. */
+static int leda__ascii(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] >= 0x80) return 0;
+    return 1;
+}
+
+/* Appends ASCII `s` as jansson's dump writes a string: '"' and '\\' escaped, \b \f \n \r \t,
+ * other control bytes as \u00XX with capital hex digits, '/' as it is. */
+static int leda__put_string(leda__bytes_t *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if (leda__bytes_room(b, len * 6 + 2) != 0) return -1;
+    unsigned char *o = b->data + b->len;
+    *o++ = '"';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char e = 0;
+        switch (c) {
+        case '"':
+            e = '"';
+            break;
+        case '\\':
+            e = '\\';
+            break;
+        case '\b':
+            e = 'b';
+            break;
+        case '\f':
+            e = 'f';
+            break;
+        case '\n':
+            e = 'n';
+            break;
+        case '\r':
+            e = 'r';
+            break;
+        case '\t':
+            e = 't';
+            break;
+        default:
+            if (c >= 0x20) {
+                *o++ = c;
+                continue;
+            }
+            memcpy(o, "\\u00", 4);
+            o[4] = (unsigned char)hex[c >> 4];
+            o[5] = (unsigned char)hex[c & 15];
+            o += 6;
+            continue;
+        }
+        *o++ = '\\';
+        *o++ = (unsigned char)e;
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->data);
+    return 0;
+}
+
+/* Appends an integer as jansson writes one ("%lld"). */
+static int leda__put_int(leda__bytes_t *b, json_int_t v)
+{
+    char tmp[24];
+    size_t k = sizeof tmp;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[--k] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) tmp[--k] = '-';
+    return leda__bytes_put(b, tmp + k, sizeof tmp - k);
+}
+
+/* Appends a real as jansson writes one with precision 15: "%.15g", ".0" added when that has
+ * neither '.' nor 'e', and the exponent without '+' or leading zeros. */
+static int leda__put_real(leda__bytes_t *b, double v)
+{
+    char buf[40];
+    int r = snprintf(buf, sizeof buf - 2, "%.15g", v);
+    if (r < 0 || (size_t)r >= sizeof buf - 2) return -1;
+    size_t len = (size_t)r;
+    char *dot = strchr(buf, ','); /* a locale's decimal comma, as jansson undoes it */
+    if (dot) *dot = '.';
+    char *e = strchr(buf, 'e');
+    if (!e && !strchr(buf, '.')) {
+        memcpy(buf + len, ".0", 3);
+        len += 2;
+    }
+    if (e) {
+        char *start = e + 1, *end = e + 2;
+        if (*start == '-') start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, len - (size_t)(end - buf) + 1);
+            len -= (size_t)(end - start);
+        }
+    }
+    return leda__bytes_put(b, buf, len);
+}
+
+/* Appends the value of scalar entry `e` (text of `len` bytes) as leda__entry_value() and
+ * json_dumps would write it. */
+static int leda__put_entry(leda__bytes_t *b, const leda_device_data_t *e, size_t len)
+{
+    double v;
+    switch (e->type) {
+    case LEDA_TYPE_TEXT:
+    case LEDA_TYPE_DATE:
+        return leda__put_string(b, e->value, len);
+    case LEDA_TYPE_INT:
+    case LEDA_TYPE_BOOL:
+    case LEDA_TYPE_ENUM:
+        return leda__put_int(b, leda__atoi(e->value));
+    case LEDA_TYPE_FLOAT:
+        v = leda__float_value(e->value);
+        break;
+    default: /* LEDA_TYPE_DOUBLE: the caller took no other type */
+        v = strtod(e->value, NULL);
+        break;
+    }
+    if (!isfinite(v)) return LEDA__PUT_LIT(b, "null");
+    if (v >= -LEDA__EXACT_INT && v <= LEDA__EXACT_INT && v == (double)(json_int_t)v)
+        return leda__put_int(b, (json_int_t)v);
+    return leda__put_real(b, v);
+}
+
+/* 1 when entry `e` can be written without a tree: a scalar type, a terminated ASCII key and
+ * value. Sets *klen and *vlen. */
+static int leda__fast_entry(const leda_device_data_t *e, size_t *klen, size_t *vlen)
+{
+    switch (e->type) {
+    case LEDA_TYPE_TEXT:
+    case LEDA_TYPE_DATE:
+    case LEDA_TYPE_INT:
+    case LEDA_TYPE_BOOL:
+    case LEDA_TYPE_ENUM:
+    case LEDA_TYPE_FLOAT:
+    case LEDA_TYPE_DOUBLE:
+        break;
+    default:
+        return 0;
+    }
+    return leda__text_len(e->key, sizeof e->key, klen) &&
+           leda__text_len(e->value, sizeof e->value, vlen) && leda__ascii(e->key, *klen) &&
+           leda__ascii(e->value, *vlen);
+}
+
+int leda__report_properties_frame(leda__bytes_t *out, const char *cloud_id,
+                                  const leda_device_data_t *d, int n, int64_t time_ms)
+{
+    size_t klen[LEDA__FRAME_FAST_MAX], vlen[LEDA__FRAME_FAST_MAX];
+    out->len = 0;
+    if (!d || !cloud_id || n <= 0 || n > LEDA__FRAME_FAST_MAX) return 0;
+    size_t idlen = strlen(cloud_id);
+    if (!leda__ascii(cloud_id, idlen)) return 0;
+    for (int i = 0; i < n; i++) {
+        if (!leda__fast_entry(&d[i], &klen[i], &vlen[i])) return 0;
+        for (int j = 0; j < i; j++) /* a key twice: jansson keeps the first place, last value */
+            if (klen[j] == klen[i] && memcmp(d[j].key, d[i].key, klen[i]) == 0) return 0;
+    }
+    int bad = leda__bytes_put(out, "\0\0\0\0", 4) ||
+              LEDA__PUT_LIT(out, "{\"type\":\"signal\",\"method\":\"properties\",\"params\":"
+                                 "{\"deviceCloudId\":") ||
+              leda__put_string(out, cloud_id, idlen) || LEDA__PUT_LIT(out, ",\"body\":{");
+    for (int i = 0; i < n && !bad; i++) {
+        bad = (i > 0 && LEDA__PUT_LIT(out, ",")) || leda__put_string(out, d[i].key, klen[i]) ||
+              LEDA__PUT_LIT(out, ":{\"value\":") || leda__put_entry(out, &d[i], vlen[i]) ||
+              LEDA__PUT_LIT(out, ",\"time\":") || leda__put_int(out, (json_int_t)time_ms) ||
+              LEDA__PUT_LIT(out, "}");
+    }
+    if (bad || LEDA__PUT_LIT(out, "}}}")) {
+        out->len = 0;
+        return -1;
+    }
+    size_t body = out->len - 4;
+    if (body > LEDA__WIRE_MAX) {
+        out->len = 0;
+        return 0;
+    }
+    out->data[0] = (unsigned char)(body >> 24);
+    out->data[1] = (unsigned char)(body >> 16);
+    out->data[2] = (unsigned char)(body >> 8);
+    out->data[3] = (unsigned char)body;
+    return 1;
 }
 
 /* ---- the TSL type table ------------------------------------------------------------------ */

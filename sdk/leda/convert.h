@@ -35,6 +35,26 @@ json_t *leda__report_properties_json(const leda_device_data_t *d, int n, int64_t
  * "value":{}. Returns a new reference, or NULL when the conversion fails. */
 json_t *leda__report_event_json(const leda_device_data_t *d, int n, int64_t time_ms);
 
+/* A growable byte buffer a frame is written into. Start it zeroed; free(data) when done. */
+typedef struct leda__bytes {
+    unsigned char *data;
+    size_t len, cap;
+} leda__bytes_t;
+
+/* Largest entry count leda__report_properties_frame() takes. */
+#define LEDA__FRAME_FAST_MAX 32
+
+/* Writes the whole frame of a property report into `out` (emptied first): the 4-byte length
+ * and the body {"type":"signal","method":"properties","params":{"deviceCloudId":cloud_id,
+ * "body":<leda__report_properties_json(d, n, time_ms)>}}, byte for byte what json_dumps with
+ * LEDA__JSON_FLAGS writes for that tree, without building it. Takes the common case only:
+ * 1..LEDA__FRAME_FAST_MAX entries of the scalar types (not STRUCT/ARRAY), keys, text values
+ * and cloud_id of ASCII bytes (no UTF-8 to validate), no key twice, a body within the frame
+ * limit. Returns 1 (written), 0 when the case is not taken (out->len is 0: build the tree;
+ * it gives the same bytes, or the error) or -1 (out of memory). */
+int leda__report_properties_frame(leda__bytes_t *out, const char *cloud_id,
+                                  const leda_device_data_t *d, int n, int64_t time_ms);
+
 /* ---- the TSL type table ------------------------------------------------------------------ */
 
 /* The types of service input arguments of one product, extracted once from its TSL:

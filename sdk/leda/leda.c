@@ -462,9 +462,24 @@ int leda_report_properties(device_handle_t dev_handle, const leda_device_data_t 
     char *cloud_id;
     int rc = leda__report_target(dev_handle, &cloud_id);
     if (rc != LE_SUCCESS) return rc;
+    int64_t now = leda__wall_ms();
+    leda__bytes_t frame = {0};
+    /* the common case is written straight into a frame; the rest builds the tree */
+    int fast = leda__report_properties_frame(&frame, cloud_id, properties, properties_count, now);
+    if (fast != 0) {
+        free(cloud_id);
+        if (fast > 0) {
+            pthread_rwlock_rdlock(&leda__sdk.conn_lock);
+            rc = leda__conn_signal_frame(leda__sdk.conn, frame.data, frame.len);
+            pthread_rwlock_unlock(&leda__sdk.conn_lock);
+        }
+        free(frame.data);
+        return fast > 0 ? rc : LE_ERROR_ALLOCATING_MEM;
+    }
+    free(frame.data);
     json_t *body = NULL;
     if (properties && properties_count > 0)
-        body = leda__report_properties_json(properties, properties_count, leda__wall_ms());
+        body = leda__report_properties_json(properties, properties_count, now);
     if (!body) {
         log_w(LEDA_TAG_NAME, "report_properties: no properties, or a bad type or value\n");
         free(cloud_id);

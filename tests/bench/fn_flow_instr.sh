@@ -9,6 +9,13 @@
 #   tests/bench/fn_flow_instr.sh                      # 20,000 messages, build/release
 #   BUILD_DIR=build/h-bench MESSAGES=50000 tests/bench/fn_flow_instr.sh
 #   VERGE_BIN=/tmp/old/build/release/verge tests/bench/fn_flow_instr.sh   # another verge
+#   DRIVER_INSTR=1 tests/bench/fn_flow_instr.sh       # also count the driver's report calls
+#   DRIVER_BIN=/tmp/old/build/bench-fn-flow/sensor_flood DRIVER_INSTR=1 tests/bench/fn_flow_instr.sh
+#
+# DRIVER_INSTR=1 runs the driver under callgrind as well, counting inside
+# leda_report_properties (the SDK's work for one report: building the frame and writing it;
+# user-space instructions only, so the kernel's part of send() is not in it). DRIVER_BIN uses
+# another build of fn_flow/sensor_flood (e.g. against another SDK) instead of this tree's.
 #
 # Needs valgrind (scripts/deps.sh --bench). Everything is on loopback. Not a test.
 set -euo pipefail
@@ -29,8 +36,12 @@ if [ -z "${VERGE_BIN:-}" ]; then
   cmake --build "$BUILD_DIR" --target verge -j"$(nproc)" >/dev/null
 fi
 verge_bin=${VERGE_BIN:-$root/$BUILD_DIR/verge}
-cmake -S "$flow_dir" -B build/bench-fn-flow -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/bench-fn-flow --target sensor_flood -j"$(nproc)" >/dev/null
+DRIVER_INSTR=${DRIVER_INSTR:-0}
+if [ -z "${DRIVER_BIN:-}" ]; then
+  cmake -S "$flow_dir" -B build/bench-fn-flow -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build/bench-fn-flow --target sensor_flood -j"$(nproc)" >/dev/null
+fi
+driver_bin=${DRIVER_BIN:-$root/build/bench-fn-flow/sensor_flood}
 
 tmp=$(mktemp -d /tmp/verge-fn-instr.XXXXXX)
 verge_pid=
@@ -46,7 +57,16 @@ trap cleanup EXIT INT TERM
 bundle=$tmp/bundle
 cp -r "$flow_dir/bundle" "$bundle"
 mkdir -p "$bundle/drivers/sensor_flood"
-cp build/bench-fn-flow/sensor_flood "$bundle/drivers/sensor_flood/main"
+driver_out=$tmp/driver.callgrind.out
+if [ "$DRIVER_INSTR" = 1 ]; then
+  cp "$driver_bin" "$bundle/drivers/sensor_flood/main.bin"
+  printf '#!/bin/sh\nexec %s --tool=callgrind --toggle-collect=leda_report_properties --callgrind-out-file=%s "$(dirname "$0")/main.bin" "$@" 2>>%s\n' \
+    "$(command -v valgrind)" "$driver_out" "$tmp/driver.valgrind.log" \
+    >"$bundle/drivers/sensor_flood/main"
+  chmod +x "$bundle/drivers/sensor_flood/main"
+else
+  cp "$driver_bin" "$bundle/drivers/sensor_flood/main"
+fi
 python3 - "$bundle/bundle.json" "$MESSAGES" <<'EOF'
 import json, sys
 path, n = sys.argv[1], int(sys.argv[2])
@@ -89,6 +109,12 @@ fi
 kill -TERM "$verge_pid"
 wait "$verge_pid" 2>/dev/null || true
 verge_pid=
+if [ "$DRIVER_INSTR" = 1 ]; then # the driver's callgrind writes its file as the driver exits
+  for _ in $(seq 1 300); do
+    [ -s "$driver_out" ] && ! pgrep -f "callgrind-out-file=$driver_out" >/dev/null && break
+    sleep 0.1
+  done
+fi
 
 # the inclusive count of each function (0 when it did not run), per message
 callgrind_annotate --inclusive=yes "$out" >"$tmp/inclusive.txt" 2>/dev/null
@@ -113,3 +139,20 @@ for f in inv_body lua_callk json_decode lua_pushlstring fnhost__finish; do
   n=$(per_msg "$f")
   [ "$n" != 0 ] && printf '    %-56s %10s\n' "$f" "$n"
 done
+if [ "$DRIVER_INSTR" = 1 ]; then
+  if [ ! -s "$driver_out" ]; then
+    echo "fn_flow_instr: the driver's callgrind wrote nothing; its log:" >&2
+    cat "$tmp/driver.valgrind.log" >&2 || true
+    exit 1
+  fi
+  callgrind_annotate --inclusive=yes "$driver_out" >"$tmp/inclusive.txt" 2>/dev/null
+  echo "the driver ($driver_bin), instructions per report"
+  printf '  %-58s %10s\n' "leda_report_properties (building and writing one report)" \
+    "$(per_msg leda_report_properties)"
+  for f in leda__report_properties_frame leda__report_properties_json json_pack json_dumps \
+    leda__wire_encode leda__conn_signal_frame leda__conn_signal leda__put leda__write_all \
+    leda__float_value; do
+    n=$(per_msg "$f")
+    [ "$n" != 0 ] && printf '    %-56s %10s\n' "$f" "$n"
+  done
+fi

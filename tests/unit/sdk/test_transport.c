@@ -1,7 +1,8 @@
 /* test_transport.c: libleda_sdk_c against a fake runtime written here with plain blocking
  * sockets and jansson (docs/driver-protocol.md): the handshake, every leda_* function's return
  * codes and frames, callServices / notifyConfig / getDeviceList round trips on worker threads,
- * timeouts, a closing runtime, malformed frames, and concurrent use. */
+ * timeouts, a closing runtime, malformed frames, concurrent use, and many reports from many
+ * threads: their order, a burst larger than the buffers, a close and an exit during a burst. */
 #include "le_error.h"
 #include "leda.h"
 #include "leda_int.h"
@@ -1252,6 +1253,214 @@ static void test_exit_with_calls_in_flight(void)
     fake_stop();
 }
 
+/* ---- many reports: order, bursts, a close during a burst ------------------------------------ */
+
+#define BURST_THREADS 4
+
+static struct {
+    device_handle_t h;
+    int reports;     /* each thread's reports */
+    int pad;         /* bytes of a text property in each */
+    int calls_every; /* a getConfig call after every this many reports (0: none) */
+    int stop_on_error;
+    int sent[BURST_THREADS]; /* reports that returned LE_SUCCESS */
+    int last_rc[BURST_THREADS];
+} burst;
+
+static void *burst_main(void *arg)
+{
+    int t = (int)(intptr_t)arg;
+    leda_device_data_t d[3];
+    char num[16];
+    snprintf(num, sizeof num, "%d", t);
+    d[0] = entry(LEDA_TYPE_INT, "t", num);
+    d[2] = entry(LEDA_TYPE_TEXT, "pad", "");
+    memset(d[2].value, 'a' + t, (size_t)burst.pad);
+    for (int i = 0; i < burst.reports; i++) {
+        snprintf(num, sizeof num, "%d", i);
+        d[1] = entry(LEDA_TYPE_INT, "n", num);
+        int rc = leda_report_properties(burst.h, d, 3);
+        burst.last_rc[t] = rc;
+        if (rc == LE_SUCCESS) burst.sent[t]++;
+        if (rc != LE_SUCCESS && burst.stop_on_error) break;
+        if (burst.calls_every && i % burst.calls_every == burst.calls_every - 1) {
+            char buf[4096];
+            if (leda_get_config(buf, sizeof buf) != LE_SUCCESS) burst.last_rc[t] = -1;
+        }
+    }
+    return NULL;
+}
+
+static void burst_run(pthread_t *th)
+{
+    memset(burst.sent, 0, sizeof burst.sent);
+    memset(burst.last_rc, 0, sizeof burst.last_rc);
+    for (int t = 0; t < BURST_THREADS; t++)
+        pthread_create(&th[t], NULL, burst_main, (void *)(intptr_t)t);
+}
+
+/* Waits until the fake has `n` frames after the cursor (or WAIT_MS without progress). */
+static size_t fake_wait_frames(size_t n)
+{
+    pthread_mutex_lock(&F.mu);
+    size_t have = json_array_size(F.frames) - F.cursor;
+    int64_t deadline = now_ms() + WAIT_MS;
+    while (have < n && fake_wait(deadline)) {
+        size_t now = json_array_size(F.frames) - F.cursor;
+        if (now != have) deadline = now_ms() + WAIT_MS;
+        have = now;
+    }
+    pthread_mutex_unlock(&F.mu);
+    return have;
+}
+
+/* Checks the frames after the cursor: each thread's reports arrive as 0, 1, 2, ... with
+ * nothing missing, reordered or doubled, and its pad intact; getConfig calls in between are
+ * allowed. Sets got[t] to each thread's count and returns the reports seen. */
+static int check_report_order(int *got)
+{
+    int bad = 0, total = 0;
+    memset(got, 0, sizeof(int) * BURST_THREADS);
+    pthread_mutex_lock(&F.mu);
+    for (size_t i = F.cursor; i < json_array_size(F.frames); i++) {
+        json_t *f = json_array_get(F.frames, i);
+        const char *method = json_string_value(json_object_get(f, "method"));
+        if (method && strcmp(method, "getConfig") == 0) continue;
+        json_t *body = json_object_get(json_object_get(f, "params"), "body");
+        json_int_t t = json_integer_value(json_object_get(json_object_get(body, "t"), "value"));
+        json_int_t n = json_integer_value(json_object_get(json_object_get(body, "n"), "value"));
+        const char *pad = json_string_value(json_object_get(json_object_get(body, "pad"), "value"));
+        if (!method || strcmp(method, "properties") != 0 || t < 0 || t >= BURST_THREADS ||
+            n != got[t] || !pad || strlen(pad) != (size_t)burst.pad ||
+            (burst.pad > 0 && pad[0] != 'a' + t)) {
+            bad++;
+            continue;
+        }
+        got[t]++;
+        total++;
+    }
+    F.cursor = json_array_size(F.frames);
+    pthread_mutex_unlock(&F.mu);
+    CHECK_EQ_INT(bad, 0);
+    return total;
+}
+
+static void test_many_reports_in_order(void)
+{
+    if (start() != LE_SUCCESS) return;
+    burst.h = register_dev1();
+    burst.reports = 3000;
+    burst.pad = 100;
+    burst.calls_every = 250; /* calls share the output with the reports */
+    burst.stop_on_error = 0;
+    pthread_t th[BURST_THREADS];
+    burst_run(th);
+    for (int t = 0; t < BURST_THREADS; t++)
+        pthread_join(th[t], NULL);
+    size_t calls = (size_t)(BURST_THREADS * (burst.reports / burst.calls_every));
+    CHECK_EQ_INT(fake_wait_frames((size_t)(BURST_THREADS * burst.reports) + calls),
+                 (size_t)(BURST_THREADS * burst.reports) + calls);
+    int got[BURST_THREADS];
+    CHECK_EQ_INT(check_report_order(got), BURST_THREADS * burst.reports);
+    for (int t = 0; t < BURST_THREADS; t++) {
+        CHECK_EQ_INT(burst.sent[t], burst.reports);
+        CHECK_EQ_INT(burst.last_rc[t], LE_SUCCESS);
+        CHECK_EQ_INT(got[t], burst.reports);
+    }
+    stop();
+}
+
+/* Reports far larger than the output buffer and the socket's: senders wait for room, and
+ * everything still arrives in order. */
+static void test_report_burst(void)
+{
+    if (start() != LE_SUCCESS) return;
+    burst.h = register_dev1();
+    burst.reports = 1500;
+    burst.pad = 1800; /* about 1.9 KB a frame, 11 MB in all */
+    burst.calls_every = 0;
+    burst.stop_on_error = 0;
+    pthread_t th[BURST_THREADS];
+    burst_run(th);
+    for (int t = 0; t < BURST_THREADS; t++)
+        pthread_join(th[t], NULL);
+    CHECK_EQ_INT(fake_wait_frames((size_t)(BURST_THREADS * burst.reports)),
+                 (size_t)(BURST_THREADS * burst.reports));
+    int got[BURST_THREADS];
+    CHECK_EQ_INT(check_report_order(got), BURST_THREADS * burst.reports);
+    for (int t = 0; t < BURST_THREADS; t++)
+        CHECK_EQ_INT(got[t], burst.reports);
+    stop();
+}
+
+/* The runtime closes while four threads report as fast as they can: every sender returns
+ * promptly with a failure, and what arrived before is each thread's reports in order. */
+static void test_close_during_burst(void)
+{
+    if (start() != LE_SUCCESS) return;
+    burst.h = register_dev1();
+    burst.reports = 1000000;
+    burst.pad = 200;
+    burst.calls_every = 0;
+    burst.stop_on_error = 1;
+    pthread_t th[BURST_THREADS];
+    burst_run(th);
+    fake_wait_frames(2000);
+    int64_t t0 = now_ms();
+    pthread_mutex_lock(&F.mu);
+    shutdown(F.fd, SHUT_RDWR);
+    pthread_mutex_unlock(&F.mu);
+    for (int t = 0; t < BURST_THREADS; t++)
+        pthread_join(th[t], NULL);
+    CHECK(now_ms() - t0 < 2000);
+    pthread_mutex_lock(&F.mu);
+    while (!F.closed)
+        fake_wait(now_ms() + WAIT_MS);
+    pthread_mutex_unlock(&F.mu);
+    int got[BURST_THREADS];
+    CHECK(check_report_order(got) >= 2000);
+    for (int t = 0; t < BURST_THREADS; t++) {
+        CHECK(burst.last_rc[t] == LE_ERROR_SERVICE_UNREACHABLE ||
+              burst.last_rc[t] == LEDA_ERROR_DEVICE_OFFLINE);
+        CHECK(got[t] <= burst.sent[t]); /* nothing arrived that was not accepted */
+    }
+    leda_device_data_t d = entry(LEDA_TYPE_INT, "temperature", "1");
+    t0 = now_ms();
+    CHECK(leda_report_properties(burst.h, &d, 1) != LE_SUCCESS); /* fails fast */
+    CHECK(now_ms() - t0 < 1000);
+    stop();
+}
+
+/* leda_exit() during a burst: the reporters stop with a failure soon, exit does not hang. */
+static void test_exit_during_burst(void)
+{
+    if (start() != LE_SUCCESS) return;
+    burst.h = register_dev1();
+    burst.reports = 1000000;
+    burst.pad = 200;
+    burst.calls_every = 0;
+    burst.stop_on_error = 1;
+    pthread_t th[BURST_THREADS];
+    burst_run(th);
+    fake_wait_frames(1000);
+    int64_t t0 = now_ms();
+    leda_exit();
+    for (int t = 0; t < BURST_THREADS; t++)
+        pthread_join(th[t], NULL);
+    CHECK(now_ms() - t0 < 3000);
+    for (int t = 0; t < BURST_THREADS; t++)
+        CHECK(burst.last_rc[t] != LE_SUCCESS);
+    pthread_mutex_lock(&F.mu);
+    while (!F.closed)
+        fake_wait(now_ms() + WAIT_MS);
+    pthread_mutex_unlock(&F.mu);
+    int got[BURST_THREADS];
+    check_report_order(got);
+    for (int t = 0; t < BURST_THREADS; t++)
+        CHECK(got[t] <= burst.sent[t]);
+    fake_stop();
+}
+
 int main(void)
 {
     int passed = 0, failed = 0;
@@ -1278,6 +1487,10 @@ int main(void)
     VG_TEST(test_exit_and_init_again)
     VG_TEST(test_concurrent_use)
     VG_TEST(test_exit_with_calls_in_flight)
+    VG_TEST(test_many_reports_in_order)
+    VG_TEST(test_report_burst)
+    VG_TEST(test_close_during_burst)
+    VG_TEST(test_exit_during_burst)
     rmdir(tmp_dir);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
