@@ -1,13 +1,12 @@
 /* archive.c: bundle archives. Extraction reads a gzip'd tar from memory through libarchive,
  * checks every entry and writes what it accepts itself (openat with O_EXCL|O_NOFOLLOW under
  * directories it created and opened itself, never through a link); packing walks a directory
- * in byte order into a reproducible gzip'd pax-restricted ustar. */
+ * in byte order into a reproducible gzip'd pax-restricted ustar. libarchive is reached through
+ * the table of libarchive.c, loaded at the first extraction or pack. */
 #include "deploy/archive.h"
 #include "deploy/archive_int.h"
+#include "deploy/libarchive_int.h"
 #include "core/error.h"
-
-#include <archive.h>
-#include <archive_entry.h>
 
 #include <assert.h>
 #include <dirent.h>
@@ -221,6 +220,7 @@ static void deploy__set_free(deploy__set_t *s)
 /* ---- extraction --------------------------------------------------------------------- */
 
 typedef struct deploy__x {
+    const deploy__la_t *la; /* libarchive */
     const char *dir;
     const deploy_archive_limits_t *lim;
     vg_buf_t *problems;
@@ -268,7 +268,7 @@ static void deploy__io(deploy__x_t *x, const char *what, const char *path, int e
 
 static void deploy__invalid(deploy__x_t *x, struct archive *a, const char *fallback)
 {
-    const char *why = archive_error_string(a);
+    const char *why = x->la->archive_error_string(a);
     deploy__problem(x, NULL, "not a valid .tar.gz (%s)", why && *why ? why : fallback);
 }
 
@@ -375,7 +375,7 @@ static void deploy__write_file(deploy__x_t *x, struct archive *a, const char *pa
         const void *buf;
         size_t n;
         la_int64_t off;
-        int r = archive_read_data_block(a, &buf, &n, &off);
+        int r = x->la->archive_read_data_block(a, &buf, &n, &off);
         if (r == ARCHIVE_EOF) break;
         if (r < ARCHIVE_WARN) {
             deploy__invalid(x, a, "cannot read the data of an entry");
@@ -450,8 +450,8 @@ static const struct {
 /* Checks and, while nothing has been refused, writes the entry `e` just read. */
 static void deploy__entry(deploy__x_t *x, struct archive *a, struct archive_entry *e)
 {
-    const char *name = archive_entry_pathname(e);
-    if (!name) name = archive_entry_pathname_utf8(e);
+    const char *name = x->la->archive_entry_pathname(e);
+    if (!name) name = x->la->archive_entry_pathname_utf8(e);
     if (!name) {
         deploy__problem(x, "(unreadable name)", "the entry's name cannot be read");
         return;
@@ -462,9 +462,9 @@ static void deploy__entry(deploy__x_t *x, struct archive *a, struct archive_entr
         deploy__problem(x, name, "%s", why);
         return;
     }
-    const char *hard = archive_entry_hardlink(e);
-    if (!hard) hard = archive_entry_hardlink_utf8(e);
-    if (!hard && archive_entry_hardlink_w(e)) hard = "(unreadable name)";
+    const char *hard = x->la->archive_entry_hardlink(e);
+    if (!hard) hard = x->la->archive_entry_hardlink_utf8(e);
+    if (!hard && x->la->archive_entry_hardlink_w(e)) hard = "(unreadable name)";
     if (hard) {
         deploy__problem(x, name,
                         "hard link (to %.*s); expected a regular file, a directory or a "
@@ -472,7 +472,7 @@ static void deploy__entry(deploy__x_t *x, struct archive *a, struct archive_entr
                         DEPLOY__SHOW_MAX, hard);
         return;
     }
-    mode_t type = archive_entry_filetype(e);
+    mode_t type = x->la->archive_entry_filetype(e);
     int kind = type == AE_IFREG   ? DEPLOY__K_FILE
                : type == AE_IFDIR ? DEPLOY__K_DIR
                : type == AE_IFLNK ? DEPLOY__K_LINK
@@ -496,8 +496,8 @@ static void deploy__entry(deploy__x_t *x, struct archive *a, struct archive_entr
     }
     const char *target = NULL;
     if (kind == DEPLOY__K_LINK) {
-        target = archive_entry_symlink(e);
-        if (!target) target = archive_entry_symlink_utf8(e);
+        target = x->la->archive_entry_symlink(e);
+        if (!target) target = x->la->archive_entry_symlink_utf8(e);
         if ((why = deploy__check_target(path, target))) {
             char shown[4 * DEPLOY__SHOW_MAX + 8];
             deploy__problem(x, name, "%s (link to %s)", why,
@@ -520,7 +520,7 @@ static void deploy__entry(deploy__x_t *x, struct archive *a, struct archive_entr
     }
     uint64_t size = 0;
     if (kind == DEPLOY__K_FILE) {
-        la_int64_t sz = archive_entry_size(e);
+        la_int64_t sz = x->la->archive_entry_size(e);
         size = sz > 0 ? (uint64_t)sz : 0;
         if (size > x->lim->max_unpacked_bytes - x->bytes) {
             if (!x->bytes_over)
@@ -536,7 +536,8 @@ static void deploy__entry(deploy__x_t *x, struct archive *a, struct archive_entr
     deploy__record(x, path, kind);
     if (x->rc || x->nproblems) return; /* refused: check the rest, write nothing more */
     if (kind == DEPLOY__K_FILE)
-        deploy__write_file(x, a, path, size, deploy__file_mode((unsigned)archive_entry_perm(e)));
+        deploy__write_file(x, a, path, size,
+                           deploy__file_mode((unsigned)x->la->archive_entry_perm(e)));
     else if (kind == DEPLOY__K_DIR)
         deploy__write_dir(x, path);
     else
@@ -569,13 +570,14 @@ static void deploy__scan(deploy__x_t *x, struct archive *a)
 {
     for (;;) {
         struct archive_entry *e;
-        int r = archive_read_next_header(a, &e);
+        int r = x->la->archive_read_next_header(a, &e);
         if (r == ARCHIVE_EOF) break;
         if (r < ARCHIVE_WARN) {
             deploy__invalid(x, a, "cannot read an entry");
             break;
         }
-        if (archive_filter_count(a) != 2 || archive_filter_code(a, 0) != ARCHIVE_FILTER_GZIP) {
+        if (x->la->archive_filter_count(a) != 2 ||
+            x->la->archive_filter_code(a, 0) != ARCHIVE_FILTER_GZIP) {
             deploy__problem(x, NULL, "not a valid .tar.gz (expected one gzip layer over a tar)");
             break;
         }
@@ -603,25 +605,30 @@ int deploy_archive_extract(const void *data, size_t len, const char *dir,
                         len == 0 ? "empty input" : "it does not start like gzip data");
         return x.rc ? x.rc : VG_EINVAL;
     }
+    char why[512];
+    if (!(x.la = deploy__la_get(why, sizeof why))) { /* before anything is created */
+        deploy__problem(&x, NULL, "%s", why);
+        return x.rc ? x.rc : VG_EIO;
+    }
     if (mkdir(dir, 0700) != 0) {
         deploy__problem(&x, dir, "cannot create the staging directory: %s", strerror(errno));
         return x.rc ? x.rc : VG_EIO; /* not ours: left alone */
     }
     x.rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (x.rootfd < 0) deploy__io(&x, "cannot open directory", "", errno);
-    struct archive *a = x.rc ? NULL : archive_read_new();
+    struct archive *a = x.rc ? NULL : x.la->archive_read_new();
     if (!a && !x.rc) deploy__oom(&x);
     if (a) {
-        if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
-            archive_read_support_format_tar(a) != ARCHIVE_OK) {
-            deploy__problem(&x, NULL, "libarchive: %s", archive_error_string(a));
+        if (x.la->archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
+            x.la->archive_read_support_format_tar(a) != ARCHIVE_OK) {
+            deploy__problem(&x, NULL, "libarchive: %s", x.la->archive_error_string(a));
             x.rc = VG_EIO;
-        } else if (archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
+        } else if (x.la->archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
             deploy__invalid(&x, a, "cannot open");
         } else {
             deploy__scan(&x, a);
         }
-        archive_read_free(a);
+        x.la->archive_read_free(a);
     }
     if (!x.rc && !x.nproblems) deploy__sync(&x);
     if (x.parentfd >= 0) close(x.parentfd);
@@ -835,19 +842,27 @@ int deploy__tree_scan(const char *dir, deploy__tree_t *t, char *err, size_t errl
 
 /* ---- packing ------------------------------------------------------------------------ */
 
+/* Where deploy__out appends, and the table to report with. */
+typedef struct deploy__sink {
+    const deploy__la_t *la;
+    vg_buf_t *out;
+} deploy__sink_t;
+
 static la_ssize_t deploy__out(struct archive *a, void *arg, const void *buf, size_t n)
 {
-    if (vg_buf_append(arg, buf, n) != 0) {
-        archive_set_error(a, ENOMEM, "out of memory");
+    deploy__sink_t *sink = arg;
+    if (vg_buf_append(sink->out, buf, n) != 0) {
+        sink->la->archive_set_error(a, ENOMEM, "out of memory");
         return -1;
     }
     return (la_ssize_t)n;
 }
 
 /* Streams regular file `full` (node `nd`) into the archive. */
-static int deploy__pack_file(struct archive *a, const char *full, const deploy__node_t *nd,
-                             uint64_t *done, void (*progress)(void *, uint64_t), void *arg,
-                             char *err, size_t errlen)
+static int deploy__pack_file(const deploy__la_t *la, struct archive *a, const char *full,
+                             const deploy__node_t *nd, uint64_t *done,
+                             void (*progress)(void *, uint64_t), void *arg, char *err,
+                             size_t errlen)
 {
     int fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
@@ -865,9 +880,9 @@ static int deploy__pack_file(struct archive *a, const char *full, const deploy__
             snprintf(err, errlen, "%s: %s", full,
                      r < 0 ? strerror(errno) : "the file shrank while it was packed");
             rc = VG_EIO;
-        } else if (archive_write_data(a, buf, (size_t)r) != r) {
-            snprintf(err, errlen, "%s: %s", full, archive_error_string(a));
-            rc = archive_errno(a) == ENOMEM ? VG_ENOMEM : VG_EIO;
+        } else if (la->archive_write_data(a, buf, (size_t)r) != r) {
+            snprintf(err, errlen, "%s: %s", full, la->archive_error_string(a));
+            rc = la->archive_errno(a) == ENOMEM ? VG_ENOMEM : VG_EIO;
         } else {
             left -= (uint64_t)r;
             *done += (uint64_t)r;
@@ -894,21 +909,24 @@ int deploy_archive_pack(const char *dir, vg_buf_t *out, void (*progress)(void *a
     size_t start = out->len;
     deploy__tree_t t = {0};
     int rc = deploy__tree_scan(dir, &t, err, errlen);
+    const deploy__la_t *la = NULL;
+    if (!rc && !(la = deploy__la_get(err, errlen))) rc = VG_EIO;
+    deploy__sink_t sink = {.la = la, .out = out};
     struct archive *a = NULL;
     struct archive_entry *e = NULL;
-    if (!rc && (!(a = archive_write_new()) || !(e = archive_entry_new()))) {
+    if (!rc && (!(a = la->archive_write_new()) || !(e = la->archive_entry_new()))) {
         snprintf(err, errlen, "out of memory");
         rc = VG_ENOMEM;
     }
     /* pax-restricted: plain ustar headers unless a name or size needs a pax record; gzip
      * without a timestamp, so that the same tree gives the same bytes; the compressed stream
      * is not padded to a 10240-byte block. */
-    if (!rc && (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-                archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
-                archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-                archive_write_set_filter_option(a, "gzip", "timestamp", NULL) < ARCHIVE_WARN ||
-                archive_write_open2(a, out, NULL, deploy__out, NULL, NULL) != ARCHIVE_OK)) {
-        snprintf(err, errlen, "libarchive: %s", archive_error_string(a));
+    if (!rc && (la->archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+                la->archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
+                la->archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+                la->archive_write_set_filter_option(a, "gzip", "timestamp", NULL) < ARCHIVE_WARN ||
+                la->archive_write_open2(a, &sink, NULL, deploy__out, NULL, NULL) != ARCHIVE_OK)) {
+        snprintf(err, errlen, "libarchive: %s", la->archive_error_string(a));
         rc = VG_EIO;
     }
     uint64_t done = 0;
@@ -920,32 +938,32 @@ int deploy_archive_pack(const char *dir, vg_buf_t *out, void (*progress)(void *a
             rc = VG_ENOMEM;
             break;
         }
-        archive_entry_clear(e);
-        archive_entry_set_pathname(e, nd->path);
-        archive_entry_set_filetype(e, nd->type == 'f'   ? AE_IFREG
-                                      : nd->type == 'd' ? AE_IFDIR
-                                                        : AE_IFLNK);
-        archive_entry_set_perm(e, (mode_t)nd->mode);
-        archive_entry_set_size(e, (la_int64_t)nd->size);
-        archive_entry_set_mtime(e, 0, 0);
-        archive_entry_set_uid(e, 0);
-        archive_entry_set_gid(e, 0);
-        if (nd->target) archive_entry_set_symlink(e, nd->target);
-        if (archive_write_header(a, e) < ARCHIVE_WARN) {
-            snprintf(err, errlen, "%s: %s", full, archive_error_string(a));
-            rc = archive_errno(a) == ENOMEM ? VG_ENOMEM : VG_EIO;
+        la->archive_entry_clear(e);
+        la->archive_entry_set_pathname(e, nd->path);
+        la->archive_entry_set_filetype(e, nd->type == 'f'   ? AE_IFREG
+                                          : nd->type == 'd' ? AE_IFDIR
+                                                            : AE_IFLNK);
+        la->archive_entry_set_perm(e, (mode_t)nd->mode);
+        la->archive_entry_set_size(e, (la_int64_t)nd->size);
+        la->archive_entry_set_mtime(e, 0, 0);
+        la->archive_entry_set_uid(e, 0);
+        la->archive_entry_set_gid(e, 0);
+        if (nd->target) la->archive_entry_set_symlink(e, nd->target);
+        if (la->archive_write_header(a, e) < ARCHIVE_WARN) {
+            snprintf(err, errlen, "%s: %s", full, la->archive_error_string(a));
+            rc = la->archive_errno(a) == ENOMEM ? VG_ENOMEM : VG_EIO;
         } else if (nd->type == 'f') {
-            rc = deploy__pack_file(a, full, nd, &done, progress, arg, err, errlen);
+            rc = deploy__pack_file(la, a, full, nd, &done, progress, arg, err, errlen);
         }
         free(full);
         if (!rc && progress) progress(arg, done);
     }
-    if (!rc && archive_write_close(a) != ARCHIVE_OK) {
-        snprintf(err, errlen, "libarchive: %s", archive_error_string(a));
-        rc = archive_errno(a) == ENOMEM ? VG_ENOMEM : VG_EIO;
+    if (!rc && la->archive_write_close(a) != ARCHIVE_OK) {
+        snprintf(err, errlen, "libarchive: %s", la->archive_error_string(a));
+        rc = la->archive_errno(a) == ENOMEM ? VG_ENOMEM : VG_EIO;
     }
-    if (a) archive_write_free(a);
-    if (e) archive_entry_free(e);
+    if (a) la->archive_write_free(a);
+    if (e) la->archive_entry_free(e); /* a or e only when la was loaded */
     deploy__tree_free(&t);
     if (rc && out->data) { /* nothing appended on error */
         out->len = start;

@@ -1,4 +1,7 @@
-/* archive.h: bundle archives (gzip'd tar, through libarchive). The gateway unpacks what it is
+/* archive.h: bundle archives (gzip'd tar, through libarchive, which is loaded with dlopen at the
+ * first pack or unpack so that an idle gateway does not map it and what it pulls in; when
+ * libarchive.so.13 cannot be loaded, both calls fail with VG_EIO and a message naming it and
+ * the Debian package libarchive13). The gateway unpacks what it is
  * sent with limits and refuses entries that could write outside the staging directory; the
  * CLI packs a bundle directory the same way every time (sorted paths, no owners, fixed mode
  * bits), so that the same directory gives the same archive. Blocking file I/O: thread pool. */
