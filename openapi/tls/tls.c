@@ -8,6 +8,7 @@
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 
 #include <limits.h>
 #include <stdlib.h>
@@ -149,6 +150,9 @@ int tls_ctx_create(vg_ctx_t *ctx, tls_ctx_t **out, char *err, size_t errlen)
         return rc;
     }
     vg_info(&ctx->log, "certificate %s, SHA-256 fingerprint %s", cert, t->fingerprint);
+    /* Generating or checking the key filled wolfCrypt's fixed-point ECC cache (about 800 KiB
+     * a point, kept per thread): give it back; handshakes build what they use. */
+    wc_ecc_fp_free();
     *out = t;
     return 0;
 }
