@@ -125,21 +125,6 @@ static json_t *leda__frame(const char *type, json_int_t seq, const char *method,
     return f;
 }
 
-/* Writes all `n` bytes; 0 or -1 (errno set). */
-static int leda__write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Appends the `len` bytes of whole frames to the output buffer, waiting while it holds
  * LEDA__OUT_MAX bytes or more (a writer is taking them; its send times out after
  * LEDA__CALL_TIMEOUT_MS when the runtime stops reading), then writes the buffer unless
@@ -183,7 +168,7 @@ static int leda__put(leda__conn_t *c, const unsigned char *frame, size_t len)
         c->out.len = 0;
         pthread_cond_broadcast(&c->out_room);
         pthread_mutex_unlock(&c->out_mu);
-        int w = leda__write_all(c->fd, c->batch.data, c->batch.len);
+        int w = leda__wire_write_all(c->fd, c->batch.data, c->batch.len);
         int err = errno;
         pthread_mutex_lock(&c->out_mu);
         c->batch.len = 0;

@@ -39,8 +39,7 @@ int leda__wire_encode(const json_t *obj, unsigned char **out, size_t *len)
     return 0;
 }
 
-/* Writes all `n` bytes; 0 or -1 (errno set). */
-static int leda__write_all(int fd, const unsigned char *p, size_t n)
+int leda__wire_write_all(int fd, const unsigned char *p, size_t n)
 {
     while (n > 0) {
         ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
@@ -61,7 +60,7 @@ int leda__wire_send(int fd, pthread_mutex_t *mu, const json_t *obj)
     int rc = leda__wire_encode(obj, &buf, &len);
     if (rc != 0) return rc;
     pthread_mutex_lock(mu);
-    rc = leda__write_all(fd, buf, len) == 0 ? 0 : LEDA__WIRE_ERROR;
+    rc = leda__wire_write_all(fd, buf, len) == 0 ? 0 : LEDA__WIRE_ERROR;
     pthread_mutex_unlock(mu);
     free(buf);
     return rc;

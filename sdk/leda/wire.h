@@ -31,6 +31,10 @@ int leda__wire_encode(const json_t *obj, unsigned char **out, size_t *len);
  * is then unusable). */
 int leda__wire_send(int fd, pthread_mutex_t *mu, const json_t *obj);
 
+/* Writes all `n` bytes of `p` to socket `fd` (send with MSG_NOSIGNAL, EINTR retried). Returns 0,
+ * or -1 with errno set. */
+int leda__wire_write_all(int fd, const unsigned char *p, size_t n);
+
 /* Collects received bytes and cuts them into frames. Not thread-safe: one reader per stream. */
 typedef struct leda__wire_reader {
     unsigned char *buf;

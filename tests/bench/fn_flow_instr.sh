@@ -150,7 +150,7 @@ if [ "$DRIVER_INSTR" = 1 ]; then
   printf '  %-58s %10s\n' "leda_report_properties (building and writing one report)" \
     "$(per_msg leda_report_properties)"
   for f in leda__report_properties_frame leda__report_properties_json json_pack json_dumps \
-    leda__wire_encode leda__conn_signal_frame leda__conn_signal leda__put leda__write_all \
+    leda__wire_encode leda__conn_signal_frame leda__conn_signal leda__put leda__wire_write_all \
     leda__float_value; do
     n=$(per_msg "$f")
     [ "$n" != 0 ] && printf '    %-56s %10s\n' "$f" "$n"
