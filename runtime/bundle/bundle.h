@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define BUNDLE_MANIFEST     "bundle.json"
-#define BUNDLE_MANIFEST_MAX (1024 * 1024) /* bytes of bundle.json */
+#define BUNDLE_MANIFEST_MAX (16 * 1024 * 1024) /* bytes of bundle.json */
 #define BUNDLE_TSL_MAX      (1024 * 1024) /* bytes of one TSL or TSL extension info file */
 #define BUNDLE_NAME_MAX     64            /* bundle, driver, productKey, deviceName lengths */
 #define BUNDLE_VERSION_MAX  32

@@ -1,9 +1,11 @@
-/* metrics.c: the registry of metrics.h. Metrics are kept in declaration order, each with its
- * series in a small list; the number of series is bounded by the code that creates them
- * (routes × codes), so lookup is linear over short lists. */
+/* metrics.c: the registry of metrics.h. Metrics are kept in declaration order (a short list,
+ * one per kind); each metric keeps its series in creation order for the exposition and in a
+ * hash by labels for lookup, since a large bundle has one series per route, function or driver
+ * (10,000 routes make 30,000 series). */
 #include "core/metrics.h"
 #include "core/error.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +13,9 @@ static const double vg__bucket_bounds[VG_HISTOGRAM_BUCKETS] = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 10};
 
 typedef struct vg__series_node {
-    struct vg__series_node *next;
+    struct vg__series_node *next;  /* creation order */
+    struct vg__series_node *chain; /* same hash bucket */
+    uint32_t hash;
     vg_series_t s;
     char labels[]; /* "" for none */
 } vg__series_node_t;
@@ -22,6 +26,8 @@ typedef struct vg__metric {
     char *name;
     char *help;
     vg__series_node_t *series, *last;
+    vg__series_node_t **buckets; /* nbuckets (a power of two, or 0) */
+    size_t nbuckets, nseries;
 } vg__metric_t;
 
 struct vg_metrics {
@@ -42,6 +48,7 @@ void vg_metrics_destroy(vg_metrics_t *m)
             ns = s->next;
             free(s);
         }
+        free(mt->buckets);
         free(mt->name);
         free(mt->help);
         free(mt);
@@ -78,22 +85,58 @@ int vg_metrics_declare(vg_metrics_t *m, const char *name, vg_metric_type_t type,
     return 0;
 }
 
+/* FNV-1a of the labels. */
+static uint32_t vg__labels_hash(const char *labels)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)labels; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+/* Doubles mt's bucket array (from 16); on failure the old one stays (lookups still work). */
+static void vg__series_grow(vg__metric_t *mt)
+{
+    size_t n = mt->nbuckets ? mt->nbuckets * 2 : 16;
+    vg__series_node_t **b = calloc(n, sizeof *b);
+    if (!b) return;
+    for (vg__series_node_t *s = mt->series; s; s = s->next) {
+        s->chain = b[s->hash & (n - 1)];
+        b[s->hash & (n - 1)] = s;
+    }
+    free(mt->buckets);
+    mt->buckets = b;
+    mt->nbuckets = n;
+}
+
 vg_series_t *vg_metrics_series(vg_metrics_t *m, const char *name, const char *labels)
 {
     vg__metric_t *mt = vg__metric_find(m, name);
     if (!mt) return NULL;
     if (!labels) labels = "";
-    for (vg__series_node_t *s = mt->series; s; s = s->next)
-        if (strcmp(s->labels, labels) == 0) return &s->s;
+    uint32_t h = vg__labels_hash(labels);
+    vg__series_node_t *found = mt->nbuckets ? mt->buckets[h & (mt->nbuckets - 1)] : mt->series;
+    for (; found; found = mt->nbuckets ? found->chain : found->next)
+        if (found->hash == h && strcmp(found->labels, labels) == 0) return &found->s;
     size_t l = strlen(labels);
     vg__series_node_t *s = calloc(1, sizeof *s + l + 1);
     if (!s) return NULL;
     memcpy(s->labels, labels, l + 1);
+    s->hash = h;
     if (mt->last)
         mt->last->next = s;
     else
         mt->series = s;
     mt->last = s;
+    mt->nseries++;
+    if (mt->nseries > mt->nbuckets) { /* rehashes every node, this one included */
+        vg__series_grow(mt);
+        if (mt->nseries <= mt->nbuckets) return &s->s;
+    }
+    if (mt->nbuckets) { /* the array did not grow (out of memory): chains get longer */
+        s->chain = mt->buckets[h & (mt->nbuckets - 1)];
+        mt->buckets[h & (mt->nbuckets - 1)] = s;
+    } /* else no array at all: lookups walk the creation-order list */
     return &s->s;
 }
 

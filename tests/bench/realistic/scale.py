@@ -50,7 +50,7 @@ PK = "a1ScaleSensor"
 NPROPS = 50
 FULL = {"functions": 1000, "drivers": 100, "devices": 10000, "routes": 10000}
 DEVICES_PER_DRIVER = 100
-MANIFEST_MAX = 1048576  # runtime/bundle/bundle.h: BUNDLE_MANIFEST_MAX, bytes of bundle.json
+MANIFEST_MAX = 16 * 1048576  # runtime/bundle/bundle.h: BUNDLE_MANIFEST_MAX, bytes of bundle.json
 RATE_TOTAL = 100  # routed messages/s: 10% of workload.py's 1,000
 QUERY_RATE = 5  # property queries/s: 10% of workload.py's 5 x 10
 

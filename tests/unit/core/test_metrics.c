@@ -3,7 +3,9 @@
 #include "core/metrics.h"
 #include "vg_test.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void test_buf(void)
 {
@@ -43,4 +45,38 @@ static void test_render(void)
     vg_metrics_destroy(m);
 }
 
-VG_TEST_MAIN(VG_TEST(test_buf) VG_TEST(test_render))
+
+/* Many series of one metric (a bundle with 10,000 routes): each lookup finds the series it
+ * created, and the exposition keeps the creation order. */
+static void test_many_series(void)
+{
+    vg_metrics_t *m = vg_metrics_create();
+    CHECK(m != NULL);
+    CHECK_EQ_INT(vg_metrics_declare(m, "verge_many_total", VG_METRIC_COUNTER, "Many."), 0);
+    enum { N = 30000 };
+    static vg_series_t *made[N];
+    char labels[64];
+    for (int i = 0; i < N; i++) {
+        snprintf(labels, sizeof labels, "route=\"r%d\"", i);
+        made[i] = vg_metrics_series(m, "verge_many_total", labels);
+        CHECK(made[i] != NULL);
+        made[i]->value = i;
+    }
+    for (int i = N - 1; i >= 0; i -= 7) {
+        snprintf(labels, sizeof labels, "route=\"r%d\"", i);
+        CHECK(vg_metrics_series(m, "verge_many_total", labels) == made[i]);
+    }
+    CHECK(vg_metrics_series(m, "verge_many_total", "") != made[0]); /* a new, empty one */
+    CHECK(vg_metrics_series(m, "verge_many_total", NULL) ==
+          vg_metrics_series(m, "verge_many_total", ""));
+    vg_buf_t out;
+    vg_buf_init(&out);
+    CHECK_EQ_INT(vg_metrics_render(m, &out), 0);
+    const char *a = strstr(out.data, "verge_many_total{route=\"r0\"} 0");
+    const char *b = strstr(out.data, "verge_many_total{route=\"r29999\"} 29999");
+    CHECK(a && b && a < b);
+    vg_buf_close(&out);
+    vg_metrics_destroy(m);
+}
+
+VG_TEST_MAIN(VG_TEST(test_buf) VG_TEST(test_render) VG_TEST(test_many_series))
