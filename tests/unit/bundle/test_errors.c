@@ -63,7 +63,7 @@ static void test_manifest_file(void)
     fx_write_big(&f, "bundle.json", BUNDLE_MANIFEST_MAX + 1);
     CHECK_EQ_INT(fx_load(&f, NULL), VG_EINVAL);
     CHECK_EQ_STR(fx_errors(&f),
-                 "bundle.json: (file): the file is bigger than the limit of 1048576 bytes\n");
+                 "bundle.json: (file): the file is bigger than the limit of 16777216 bytes\n");
     fx_close(&f);
 }
 
