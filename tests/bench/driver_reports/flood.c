@@ -22,6 +22,7 @@
 #include "le_error.h"
 #include "leda.h"
 #include "log.h"
+#include "../bench_driver.h"
 
 #define TAG             "flood"
 #define MAX_DEVICES     1024
@@ -131,11 +132,7 @@ static int read_settings(settings_t *s)
  * failure, logged). */
 static int register_devices(device_handle_t *handles, leda_device_callback_t *cb)
 {
-    int size = leda_get_device_info_size();
-    char *text = size > 0 ? malloc((size_t)size) : NULL;
-    json_t *list = NULL;
-    if (text && leda_get_device_info(text, size) == LE_SUCCESS) list = json_loads(text, 0, NULL);
-    free(text);
+    json_t *list = bench_device_list();
     int n = 0;
     size_t i;
     json_t *dev;
@@ -159,12 +156,7 @@ static int register_devices(device_handle_t *handles, leda_device_callback_t *cb
 
 int main(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    bench_catch_signals(on_signal);
 
     log_init(TAG, LOG_STDOUT, LOG_LEVEL_INFO, LOG_MOD_BRIEF);
     if (leda_init(1) != LE_SUCCESS) {

@@ -34,6 +34,7 @@
 #include "le_error.h"
 #include "leda.h"
 #include "log.h"
+#include "../bench_driver.h"
 
 #define TAG             "reporter"
 #define MAX_DEVICES     64
@@ -178,11 +179,7 @@ static int read_settings(settings_t *s)
 /* Registers every device of the device list. Returns their number (0 on failure, logged). */
 static int register_devices(leda_device_callback_t *cb)
 {
-    int size = leda_get_device_info_size();
-    char *text = size > 0 ? malloc((size_t)size) : NULL;
-    json_t *list = NULL;
-    if (text && leda_get_device_info(text, size) == LE_SUCCESS) list = json_loads(text, 0, NULL);
-    free(text);
+    json_t *list = bench_device_list();
     int n = 0;
     size_t i;
     json_t *dev;
@@ -260,12 +257,7 @@ static int raise_event(device_t *d)
 
 int main(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    bench_catch_signals(on_signal);
 
     const char *name = getenv("FUNCTION_NAME");
     if (!name) name = "?";
