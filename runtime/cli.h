@@ -34,8 +34,8 @@ typedef struct cli_opts {
  * --data-dir DIR, --listen ADDR:PORT, --set KEY=VALUE, --allow LIST, --bundle DIR, the client
  * options (--gateway, --user, --context, --cacert, --fingerprint, --timeout, --limit, --key
  * with a value; -k/--insecure, --async and --json without) and up to four positional
- * arguments ("-" is one; after "--" every argument is). Prints the problem to stderr and returns CLI_EXIT_USAGE on error, 0
- * otherwise. */
+ * arguments ("-" is one; after "--" every argument is). Prints the problem to stderr and
+ * returns CLI_EXIT_USAGE on error, 0 otherwise. */
 int cli_parse(int argc, char **argv, cli_opts_t *o);
 
 /* Creates `dir` (and its parents) with mode 0700 when missing. Returns 0 or -1 (errno set). */

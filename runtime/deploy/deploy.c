@@ -287,7 +287,8 @@ static void deploy__rollback_finish(deploy__job_t *job)
     char err[1024] = "";
     deploy__plan_t back;
     int rc = deploy__plan_make(job->bundle, from, &back, err, sizeof err);
-    if (!rc) rc = deploy__apply_switch(d, job->bundle, from, &back, job->from_id, 1, err, sizeof err);
+    if (!rc)
+        rc = deploy__apply_switch(d, job->bundle, from, &back, job->from_id, 1, err, sizeof err);
     deploy__plan_free(&back);
     if (job->from_id) deploy__row_status(d, job->from_id, DEPLOY_RUNNING, NULL);
     if (rc)

@@ -80,7 +80,8 @@ struct deploy__job {
     uv_timer_t health;
     int health_open;
     uint64_t health_end_ns;
-    double *fn_base; /* per function of `bundle`: unhandled count and top-level errors at the switch */
+    double *fn_base; /* per function of `bundle`: its unhandled invocations and top-level
+                        errors counted at the switch (2 entries each) */
 };
 
 /* ---- table.c ---- */
